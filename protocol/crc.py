@@ -1,0 +1,30 @@
+# CRC-16/IBM-3740 (a.k.a. CRC-16/CCITT-FALSE): poly 0x1021, init 0xFFFF, not reflected, no xorout.
+# Check value: crc16(b"123456789") == 0x29B1.
+from array import array
+
+from protocol.compat import micropython
+
+
+def _make_table():
+    table = array("H", bytes(512))
+    for i in range(256):
+        crc = i << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+        table[i] = crc & 0xFFFF
+    return table
+
+
+_TABLE = _make_table()
+
+
+@micropython.native
+def crc16(buf, start, end):
+    # CRC of buf[start:end]; allocates nothing.
+    table = _TABLE
+    crc = 0xFFFF
+    i = start
+    while i < end:
+        crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ buf[i]]
+        i += 1
+    return crc

@@ -1,0 +1,264 @@
+# Serial carrier: COBS-delimited binary frames with version, addresses, sequence and CRC-16.
+# Layout before stuffing: ver<<4|flags, dst, src, seq, type, payload..., crc_hi, crc_lo.
+# On the wire: COBS(content) then 0x00. A transmission also starts with 0x00 (see SPEC.md).
+from protocol import VERSION
+from protocol.codec import encode_payload, payload_ok, decode_payload
+from protocol.crc import crc16
+from protocol.errors import TooLongError, PayloadError
+from protocol.schema import BY_ID
+
+from protocol.compat import micropython, const
+
+HEADER_SIZE = const(5)
+CRC_SIZE = const(2)
+MAX_PAYLOAD = const(247)
+MAX_CONTENT = const(254)          # header + payload + CRC: one COBS block, so stuffing costs 1 byte
+MAX_FRAME = const(256)            # on the wire, with the COBS code byte and the delimiter
+OVERHEAD = const(9)               # everything but the payload: 5 header + 2 CRC + 1 COBS + 1 delimiter
+
+FLAG_ACK_REQ = const(0x01)        # must-deliver: the receiver answers with ack (or nak)
+
+# What feed() found at the frame boundary it stopped at.
+NONE = const(0)
+FRAME = const(1)
+REJECTED = const(2)
+
+# Why a frame was rejected; these are the keys of StreamDecoder.counts.
+CRC = "crc"
+TOO_LONG = "too_long"
+TRUNCATED = "truncated"
+NEWER_VERSION = "newer_version"
+UNKNOWN_TYPE = "unknown_type"
+BAD_PAYLOAD = "bad_payload"
+BAD_HEADER = "bad_header"
+REASONS = (CRC, TOO_LONG, TRUNCATED, NEWER_VERSION, UNKNOWN_TYPE, BAD_PAYLOAD, BAD_HEADER)
+
+
+def stuff(content):
+    # COBS-encode content and append the 0x00 delimiter.
+    out = bytearray(len(content) + len(content) // 254 + 2)
+    code_at = 0
+    code = 1
+    o = 1
+    for b in content:
+        if code == 0xFF:
+            out[code_at] = 0xFF
+            code_at = o
+            o += 1
+            code = 1
+        if b == 0:
+            out[code_at] = code
+            code_at = o
+            o += 1
+            code = 1
+        else:
+            out[o] = b
+            o += 1
+            code += 1
+    out[code_at] = code
+    out[o] = 0
+    return bytes(out[:o + 1])
+
+
+def encode_frame(dst, src, seq, flags, type_id, payload, version=VERSION):
+    # One complete frame (ending with its delimiter) for an already-encoded payload.
+    n = len(payload)
+    if n > MAX_PAYLOAD:
+        raise TooLongError("payload of %d bytes, at most %d" % (n, MAX_PAYLOAD))
+    content = bytearray(HEADER_SIZE + n + CRC_SIZE)
+    content[0] = ((version & 0x0F) << 4) | (flags & 0x0F)
+    content[1] = dst & 0xFF
+    content[2] = src & 0xFF
+    content[3] = seq & 0xFF
+    content[4] = type_id & 0xFF
+    content[HEADER_SIZE:HEADER_SIZE + n] = payload
+    crc = crc16(content, 0, HEADER_SIZE + n)
+    content[HEADER_SIZE + n] = crc >> 8
+    content[HEADER_SIZE + n + 1] = crc & 0xFF
+    return stuff(content)
+
+
+def encode_message(msg, dst, src, seq, flags=None):
+    # A frame for a message dict; flags default to the schema's must-deliver setting.
+    type_id, payload = encode_payload(msg)
+    if flags is None:
+        flags = FLAG_ACK_REQ if BY_ID[type_id][2] else 0
+    return encode_frame(dst, src, seq, flags, type_id, payload)
+
+
+class StreamDecoder:
+    # Feed it bytes as they arrive; it stops at each frame boundary and says what it found.
+    # Bad bytes never raise: they are counted per reason and skipped. The per-byte path
+    # allocates nothing, so it can run from a UART interrupt-driven loop on a small heap.
+
+    def __init__(self):
+        self._buf = bytearray(MAX_CONTENT)
+        self._n = 0
+        self._block = 0          # data bytes left in the current COBS block
+        self._code = 0           # last COBS code byte; 0 = no frame started
+        self._over = False       # frame grew past MAX_CONTENT; skip to the delimiter
+        self.result = NONE
+        self.reason = None       # set with REJECTED
+        self.length = 0          # stuffed bytes of the frame just finished (with delimiter)
+        self._stuffed = 0
+        self.version = 0
+        self.flags = 0
+        self.dst = 0
+        self.src = 0
+        self.seq = 0
+        self.type_id = 0
+        self.crc = 0
+        self.payload_end = 0
+        self.frames = 0
+        self.counts = {}
+        for reason in REASONS:
+            self.counts[reason] = 0
+
+    def pending(self):
+        # Bytes of an unfinished frame held since the last delimiter.
+        return self._stuffed
+
+    @micropython.native
+    def feed(self, data, start=0, end=-1):
+        # Consume data[start:end] up to and including the next frame delimiter. Returns the
+        # index after the last byte consumed; self.result tells whether a frame finished there.
+        if end < 0:
+            end = len(data)
+        buf = self._buf
+        n = self._n
+        block = self._block
+        code = self._code
+        over = self._over
+        stuffed = self._stuffed
+        i = start
+        self.result = NONE
+        while i < end:
+            b = data[i]
+            i += 1
+            if b == 0:
+                self._n = 0
+                self._block = 0
+                self._code = 0
+                self._over = False
+                self._stuffed = 0
+                if code == 0:
+                    continue              # idle delimiter between transmissions
+                self.length = stuffed + 1
+                self._finish(n, block, over)
+                return i
+            stuffed += 1
+            if over:
+                continue
+            if block == 0:
+                if code != 0 and code != 0xFF:
+                    if n >= MAX_CONTENT:
+                        over = True
+                        continue
+                    buf[n] = 0
+                    n += 1
+                code = b
+                block = b - 1
+            else:
+                if n >= MAX_CONTENT:
+                    over = True
+                    continue
+                buf[n] = b
+                n += 1
+                block -= 1
+        self._n = n
+        self._block = block
+        self._code = code
+        self._over = over
+        self._stuffed = stuffed
+        return i
+
+    def flush(self):
+        # End of input: an unfinished frame is rejected as truncated. Returns self.result.
+        if self._stuffed:
+            self.length = self._stuffed
+            self._n = 0
+            self._block = 0
+            self._code = 0
+            self._over = False
+            self._stuffed = 0
+            self._reject(TRUNCATED)
+        else:
+            self.result = NONE
+        return self.result
+
+    def _reject(self, reason):
+        self.result = REJECTED
+        self.reason = reason
+        self.counts[reason] += 1
+
+    def _finish(self, n, block, over):
+        if over:
+            self._reject(TOO_LONG)
+            return
+        if block or n < HEADER_SIZE + CRC_SIZE:
+            self._reject(TRUNCATED)
+            return
+        buf = self._buf
+        end = n - CRC_SIZE
+        crc = (buf[end] << 8) | buf[end + 1]
+        if crc16(buf, 0, end) != crc:
+            self._reject(CRC)
+            return
+        self.crc = crc
+        self.version = buf[0] >> 4
+        self.flags = buf[0] & 0x0F
+        self.dst = buf[1]
+        self.src = buf[2]
+        self.seq = buf[3]
+        self.type_id = buf[4]
+        self.payload_end = end
+        if self.version > VERSION:
+            self._reject(NEWER_VERSION)
+            return
+        if self.version == 0:
+            self._reject(BAD_HEADER)
+            return
+        row = BY_ID.get(self.type_id)
+        if row is None:
+            self._reject(UNKNOWN_TYPE)
+            return
+        if not payload_ok(row[3], buf, HEADER_SIZE, end):
+            self._reject(BAD_PAYLOAD)
+            return
+        self.frames += 1
+        self.result = FRAME
+        self.reason = None
+
+    def message(self):
+        # The message dict of the frame just accepted (allocates; call once per frame).
+        if self.result != FRAME:
+            raise PayloadError("no accepted frame to decode")
+        return decode_payload(self.type_id, self._buf, HEADER_SIZE, self.payload_end)
+
+    def payload(self):
+        # The raw payload bytes of the frame just accepted.
+        return bytes(self._buf[HEADER_SIZE:self.payload_end])
+
+    def rejected(self):
+        return sum(self.counts.values())
+
+
+def iter_frames(data, decoder=None):
+    # Host convenience: yields (FRAME, header dict, message) or (REJECTED, reason, length)
+    # for each frame boundary in data, then a truncated rejection for a partial tail.
+    dec = decoder or StreamDecoder()
+    i = 0
+    end = len(data)
+    while i < end:
+        i = dec.feed(data, i, end)
+        if dec.result == FRAME:
+            yield FRAME, header(dec), dec.message()
+        elif dec.result == REJECTED:
+            yield REJECTED, dec.reason, dec.length
+    if dec.flush() == REJECTED:
+        yield REJECTED, dec.reason, dec.length
+
+
+def header(dec):
+    return {"version": dec.version, "flags": dec.flags, "dst": dec.dst, "src": dec.src,
+            "seq": dec.seq}

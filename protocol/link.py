@@ -1,0 +1,197 @@
+# Link reliability, sans-IO and carrier-agnostic: must-deliver messages are acked, retransmitted
+# with exponential backoff up to a give-up limit, and de-duplicated at the receiver.
+# The owner feeds received headers in, polls for packets to transmit, and drains events.
+from protocol.errors import QueueFull
+from protocol.schema import BROADCAST
+from protocol.ticks import ticks_add, ticks_diff
+
+from protocol.compat import const
+
+ACK = const(0x01)
+NAK = const(0x02)
+FLAG_ACK_REQ = const(0x01)
+
+# Events returned by take_events(): (kind, dst, seq, type_id, payload, detail)
+DELIVERED = "delivered"
+GAVE_UP = "gave_up"
+
+
+class Packet:
+    # One message on its way out: the carrier turns it into a frame or an MQTT publish.
+    def __init__(self, dst, seq, flags, type_id, payload):
+        self.dst = dst
+        self.seq = seq
+        self.flags = flags
+        self.type_id = type_id
+        self.payload = payload
+        self.tries = 0
+        self.due = 0
+        self.launch = 0       # per-destination launch number (sliding window position)
+
+
+class Link:
+    WINDOW = 4            # a packet launches only within WINDOW launches of the oldest unacked one
+    QUEUE_MAX = 32        # must-deliver packets held in all (in flight + waiting)
+    RING = 8              # remembered (seq, digest) per source; must be >= WINDOW
+    RTO_MS = 200          # first retransmission timeout
+    RTO_MAX_MS = 3200
+    MAX_TRIES = 6         # transmissions before giving up
+
+    def __init__(self, address, first_seq=0, rto_ms=None, max_tries=None):
+        self.address = address
+        self._seq = first_seq & 0xFF
+        if rto_ms is not None:
+            self.RTO_MS = rto_ms
+            self.RTO_MAX_MS = rto_ms * 16
+        if max_tries is not None:
+            self.MAX_TRIES = max_tries
+        self._flight = {}     # dst -> list of Packet in flight (oldest first)
+        self._waiting = {}    # dst -> list of Packet not yet sent (window full)
+        self._launches = {}   # dst -> launches so far
+        self._held = 0
+        self._out = []        # packets to transmit at the next poll
+        self._seen = {}       # src -> [next ring slot, key, key, ...]
+        self._events = []
+        self.stats = {"sent": 0, "retries": 0, "give_ups": 0, "delivered": 0,
+                      "duplicates": 0, "received": 0, "naks": 0}
+
+    def _next_seq(self):
+        seq = self._seq
+        self._seq = (seq + 1) & 0xFF
+        return seq
+
+    def send(self, dst, type_id, payload, must, now):
+        # Queue a message; returns its sequence number. Must-deliver needs a single destination.
+        if not must or dst == BROADCAST:
+            packet = Packet(dst, self._next_seq(), 0, type_id, payload)
+            self._out.append(packet)
+            return packet.seq
+        if self._held >= self.QUEUE_MAX:
+            raise QueueFull("%d must-deliver messages already queued" % self._held)
+        packet = Packet(dst, self._next_seq(), FLAG_ACK_REQ, type_id, payload)
+        self._held += 1
+        self._waiting.setdefault(dst, []).append(packet)
+        self._refill(dst, now)
+        return packet.seq
+
+    def _refill(self, dst, now):
+        # Launch waiting packets while the window allows. The window slides over launch numbers,
+        # not over the count in flight, so a receiver that remembers the last RING >= WINDOW
+        # (seq, digest) keys still knows every packet that may be retransmitted to it.
+        waiting = self._waiting.get(dst)
+        flight = self._flight.setdefault(dst, [])
+        launches = self._launches.get(dst, 0)
+        while waiting and (not flight or launches - flight[0].launch < self.WINDOW):
+            packet = waiting.pop(0)
+            packet.launch = launches
+            launches += 1
+            packet.tries = 1
+            packet.due = ticks_add(now, self.RTO_MS)
+            flight.append(packet)
+            self._out.append(packet)
+        self._launches[dst] = launches
+
+    def _settle(self, src, seq, kind, detail, now):
+        flight = self._flight.get(src)
+        if not flight:
+            return
+        for k in range(len(flight)):
+            packet = flight[k]
+            if packet.seq == seq:
+                flight.pop(k)
+                self._held -= 1
+                self._event(kind, packet, detail)
+                self._refill(src, now)
+                return
+
+    def _event(self, kind, packet, detail):
+        self.stats["delivered" if kind == DELIVERED else "give_ups"] += 1
+        self._events.append((kind, packet.dst, packet.seq, packet.type_id, packet.payload, detail))
+
+    def receive(self, src, dst, seq, flags, type_id, payload, digest, now):
+        # Account for one received, intact message. Returns True when the owner should handle
+        # it, False for link traffic (ack, nak), duplicates and messages for other addresses.
+        if dst != self.address and dst != BROADCAST:
+            return False
+        self.stats["received"] += 1
+        if type_id == ACK:
+            if payload:
+                self._settle(src, payload[0], DELIVERED, 0, now)
+            return False
+        if type_id == NAK:
+            if len(payload) >= 2:
+                self.stats["naks"] += 1
+                self._settle(src, payload[0], GAVE_UP, payload[1], now)
+            return False
+        if not flags & FLAG_ACK_REQ:
+            return True
+        self._out.append(Packet(src, self._next_seq(), 0, ACK, bytes((seq,))))
+        key = (seq << 16) | (digest & 0xFFFF)
+        ring = self._seen.get(src)
+        if ring is None:
+            ring = [1] + [-1] * self.RING
+            self._seen[src] = ring
+        elif key in ring[1:]:
+            self.stats["duplicates"] += 1
+            return False
+        slot = ring[0]
+        ring[slot] = key
+        ring[0] = slot + 1 if slot < self.RING else 1
+        return True
+
+    def reject(self, src, seq, code):
+        # Refuse a must-deliver message the owner cannot take (unknown type, newer version...).
+        self._out.append(Packet(src, self._next_seq(), 0, NAK, bytes((seq, code))))
+
+    def forget(self, src):
+        # The peer rebooted (its status says so): drop what we remember of its sequence numbers.
+        self._seen.pop(src, None)
+
+    def poll(self, now):
+        # Packets to transmit now: new ones, acks, and retransmissions that fell due.
+        for dst in self._flight:
+            flight = self._flight[dst]
+            k = 0
+            while k < len(flight):
+                packet = flight[k]
+                if ticks_diff(now, packet.due) < 0:
+                    k += 1
+                    continue
+                if packet.tries >= self.MAX_TRIES:
+                    flight.pop(k)
+                    self._held -= 1
+                    self._event(GAVE_UP, packet, 0)
+                    self._refill(dst, now)
+                    continue
+                rto = self.RTO_MS << packet.tries
+                packet.tries += 1
+                packet.due = ticks_add(now, rto if rto < self.RTO_MAX_MS else self.RTO_MAX_MS)
+                self.stats["retries"] += 1
+                self._out.append(packet)
+                k += 1
+        out = self._out
+        self._out = []
+        self.stats["sent"] += len(out)
+        return out
+
+    def next_due(self, now):
+        # Milliseconds until poll() has something to do, or None when nothing is in flight.
+        if self._out:
+            return 0
+        best = None
+        for dst in self._flight:
+            for packet in self._flight[dst]:
+                wait = ticks_diff(packet.due, now)
+                if best is None or wait < best:
+                    best = wait
+        if best is not None and best < 0:
+            best = 0
+        return best
+
+    def take_events(self):
+        events = self._events
+        self._events = []
+        return events
+
+    def in_flight(self):
+        return self._held
