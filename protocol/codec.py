@@ -1,7 +1,7 @@
 # Binary payload codec driven by the schema table: message dict <-> payload bytes.
 # A message is a dict {"type": name, field: value, ...}; field order comes from the schema.
 from protocol.errors import PayloadError, UnknownTypeError
-from protocol.schema import (BY_ID, BY_NAME, U8, U16, U32, I8, I16, STR, U8S, STRS, BOOL,
+from protocol.schema import (by_id, by_name, U8, U16, U32, I8, I16, STR, U8S, STRS, BOOL,
                              TYPE_NAMES)
 
 _INT_RANGES = {U8: (0, 0xFF), U16: (0, 0xFFFF), U32: (0, 0xFFFFFFFF),
@@ -36,7 +36,7 @@ def _put_int(out, ftype, value):
 
 
 def row_for(name):
-    row = BY_NAME.get(name)
+    row = by_name(name)
     if row is None:
         raise UnknownTypeError("unknown message type %r" % (name,))
     return row
@@ -47,9 +47,12 @@ def encode_payload(msg):
     if not isinstance(msg, dict):
         raise PayloadError("a message is a JSON object")
     row = row_for(msg.get("type"))
-    fields = row[3]
+    names = row[3]
+    types = row[4]
     out = bytearray()
-    for name, ftype in fields:
+    for k in range(len(names)):
+        name = names[k]
+        ftype = types[k]
         if name not in msg:
             raise PayloadError("%s: missing field %s" % (row[1], name))
         value = msg[name]
@@ -79,18 +82,11 @@ def encode_payload(msg):
         else:
             _check_int(name, ftype, value)
             _put_int(out, ftype, value)
-    if len(msg) != len(fields) + 1:
+    if len(msg) != len(names) + 1:
         for key in msg:
-            if key != "type" and not _has_field(fields, key):
+            if key != "type" and key not in names:
                 raise PayloadError("%s: unknown field %s" % (row[1], key))
     return row[0], out
-
-
-def _has_field(fields, key):
-    for name, _ in fields:
-        if name == key:
-            return True
-    return False
 
 
 def _utf8_ok(buf, i, end):
@@ -134,10 +130,12 @@ def _str_ok(buf, i, end):
     return i + n
 
 
-def payload_ok(fields, buf, i, end):
-    # True when buf[i:end] is exactly one valid payload for these fields. Allocates nothing.
-    for field in fields:
-        ftype = field[1]
+def payload_ok(types, k, k_end, buf, i, end):
+    # True when buf[i:end] is exactly one payload of the field types types[k:k_end].
+    # Allocates nothing: the stream decoder calls it for every frame.
+    while k < k_end:
+        ftype = types[k]
+        k += 1
         if ftype == STR:
             i = _str_ok(buf, i, end)
             if i < 0:
@@ -186,13 +184,17 @@ def _get_str(buf, i):
 
 def decode_payload(type_id, buf, i, end):
     # The message dict for a payload that payload_ok() accepted.
-    row = BY_ID.get(type_id)
+    row = by_id(type_id)
     if row is None:
         raise UnknownTypeError("unknown message type id %d" % type_id)
-    if not payload_ok(row[3], buf, i, end):
+    types = row[4]
+    if not payload_ok(types, 0, len(types), buf, i, end):
         raise PayloadError("%s: payload does not match the schema" % row[1])
     msg = {"type": row[1]}
-    for name, ftype in row[3]:
+    names = row[3]
+    for k in range(len(names)):
+        name = names[k]
+        ftype = types[k]
         if ftype == STR:
             value, i = _get_str(buf, i)
         elif ftype == U8S:

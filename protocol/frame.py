@@ -5,7 +5,7 @@ from protocol import VERSION
 from protocol.codec import encode_payload, payload_ok, decode_payload
 from protocol.crc import crc16
 from protocol.errors import TooLongError, PayloadError
-from protocol.schema import BY_ID
+from protocol.schema import by_id, spec_pos, spec
 
 from protocol.compat import micropython, const
 
@@ -82,7 +82,7 @@ def encode_message(msg, dst, src, seq, flags=None):
     # A frame for a message dict; flags default to the schema's must-deliver setting.
     type_id, payload = encode_payload(msg)
     if flags is None:
-        flags = FLAG_ACK_REQ if BY_ID[type_id][2] else 0
+        flags = FLAG_ACK_REQ if by_id(type_id)[2] else 0
     return encode_frame(dst, src, seq, flags, type_id, payload)
 
 
@@ -218,11 +218,12 @@ class StreamDecoder:
         if self.version == 0:
             self._reject(BAD_HEADER)
             return
-        row = BY_ID.get(self.type_id)
-        if row is None:
+        pos = spec_pos(self.type_id)
+        if pos < 0:
             self._reject(UNKNOWN_TYPE)
             return
-        if not payload_ok(row[3], buf, HEADER_SIZE, end):
+        types = spec()
+        if not payload_ok(types, pos + 3, pos + 3 + types[pos + 2], buf, HEADER_SIZE, end):
             self._reject(BAD_PAYLOAD)
             return
         self.frames += 1

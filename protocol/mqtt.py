@@ -62,12 +62,14 @@ def status_payload(online, role=None, fw=None):
     return json.dumps(doc)
 
 
+# CPython escapes non-ASCII text unless told not to; MicroPython writes UTF-8 and has no such
+# keyword, so the probe fails there with TypeError and plain dumps is used.
 try:
-    json.dumps("", ensure_ascii=False)
+    json.dumps("", ensure_ascii=False)  # type: ignore[call-overload]
 
     def _dumps(value):
-        return json.dumps(value, ensure_ascii=False)
-except TypeError:          # MicroPython: already writes non-ASCII text as UTF-8
+        return json.dumps(value, ensure_ascii=False)  # type: ignore[call-overload]
+except TypeError:
     _dumps = json.dumps
 
 
@@ -76,7 +78,7 @@ def to_json(msg, seq=None, ack=False):
     # schema order so both runtimes produce the same bytes (MicroPython dicts are unordered).
     encode_payload(msg)
     parts = []
-    for name, _ in row_for(msg["type"])[3]:
+    for name in row_for(msg["type"])[3]:
         parts.append('"%s": %s' % (name, _dumps(msg[name])))
     if seq is not None:
         parts.append('"_seq": %d' % seq)

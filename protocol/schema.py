@@ -1,6 +1,7 @@
-# The message schema: the single table that both carriers (serial frames, MQTT JSON) derive from.
-# Each row: (type id, name, must-deliver, ((field name, field type), ...)).
-# Adding a type or appending it here is a compatible change; renumbering or reordering fields is not.
+# The message schema, compact in RAM, built from the readable table in protocol/messages.py:
+# type lookups for the codec and the stream decoder, addresses, and the field types.
+from array import array
+
 from protocol.compat import const
 
 # Field types. Integers are big-endian on the wire. STR is a u8 byte length then UTF-8.
@@ -22,70 +23,93 @@ HUB = const(0x00)
 UNASSIGNED = const(0xFE)
 BROADCAST = const(0xFF)
 
-_REQ = ("req", U16)       # device-chosen request id: makes a command idempotent at the hub
-_WIN = ("window", U8)
 
-MESSAGES = (
-    # link and device management
-    (0x01, "ack", False, (("seq", U8),)),
-    (0x02, "nak", False, (("seq", U8), ("code", U8))),
-    (0x03, "heartbeat", False, (("uptime", U32),)),
-    (0x04, "status", False, (("role", U8), ("fw", STR), ("uptime", U32), ("reset_cause", U8),
-                             ("free_heap", U32), ("rx_errors", U16), ("retries", U16),
-                             ("give_ups", U16), ("rssi", I8), ("printer", U8))),
-    (0x05, "time_sync", False, (("utc", U32), ("tz_min", I16))),
-    (0x06, "config_push", True, (("key", STR), ("value", STR))),
-    (0x07, "poll", False, ()),
-    # tickets
-    (0x10, "ticket_request", True, (_REQ, ("service", STR), ("kind", U8), ("booking", STR))),
-    (0x11, "ticket_issued", True, (_REQ, ("ticket", STR), ("service", STR), ("kind", U8),
-                                   ("ahead", U16), ("wait_min", U16), ("wait_max", U16),
-                                   ("issued", U32))),
-    (0x12, "ticket_refused", True, (_REQ, ("service", STR), ("reason", U8))),
-    (0x13, "print_result", True, (("ticket", STR), ("result", U8))),
-    # window and staff commands, from a caller's keypad to the hub
-    (0x20, "call_next", True, (_REQ, _WIN)),
-    (0x21, "call_ticket", True, (_REQ, _WIN, ("ticket", STR))),
-    (0x22, "recall", True, (_REQ, _WIN)),
-    (0x23, "start", True, (_REQ, _WIN)),
-    (0x24, "finish", True, (_REQ, _WIN)),
-    (0x25, "no_show", True, (_REQ, _WIN)),
-    (0x26, "hold", True, (_REQ, _WIN)),
-    (0x27, "call_back", True, (_REQ, _WIN, ("ticket", STR))),
-    (0x28, "transfer", True, (_REQ, _WIN, ("ticket", STR), ("service", STR), ("to_window", U8))),
-    (0x29, "pause", True, (_REQ, _WIN, ("reason", U8))),
-    (0x2A, "resume", True, (_REQ, _WIN)),
-    (0x2B, "window_open", True, (_REQ, _WIN)),
-    (0x2C, "window_close", True, (_REQ, _WIN)),
-    (0x2D, "staff_login", True, (_REQ, _WIN, ("staff", STR))),
-    (0x2E, "staff_logout", True, (_REQ, _WIN)),
-    # from the hub to callers, window boards and the hall display
-    (0x30, "command_result", True, (_REQ, _WIN, ("result", U8))),
-    (0x31, "window_state", True, (_WIN, ("state", U8), ("phase", U8), ("ticket", STR),
-                                  ("recalls", U8), ("waiting", U16), ("staff", STR))),
-    (0x32, "display_update", True, (_WIN, ("ticket", STR), ("text", STR), ("voice", U8),
-                                    ("blink", U8))),
-    (0x33, "queue_status", False, (("service", STR), ("waiting", U16), ("open", U8))),
-    # ratings (政务服务好差评)
-    (0x40, "rating_request", True, (_WIN, ("ticket", STR), ("staff", STR), ("staff_name", STR),
-                                    ("levels", U8), ("timeout_s", U16))),
-    (0x41, "rating", True, (_WIN, ("ticket", STR), ("level", U8), ("reasons", U8S))),
-    (0x42, "rating_timeout", True, (_WIN, ("ticket", STR))),
-    (0x43, "rating_result", True, (_WIN, ("ticket", STR), ("result", U8))),
-    # alerts
-    (0x50, "alert", True, (("kind", U8), _WIN, ("service", STR), ("ticket", STR), ("value", U16))),
-    (0x51, "materials", False, (("service", STR), ("items", STRS))),
-    (0x52, "notice", False, (("text", STR), ("on", BOOL))),
-)
+# Compact form, built once at import (tuples of tuples cost ~12 KB of a device's heap; this ~2 KB):
+#   _SPEC   bytes: per message [type id, must-deliver, field count, field type...]
+#   _NAMES  str:   per message "name field field ..." joined by "|"
+#   _INDEX  type id -> message number + 1 (0: no such type)
+def _compact():
+    import sys
+    import protocol
+    from protocol import messages
+    table = messages.MESSAGES
+    del sys.modules["protocol.messages"]     # unload: its constant table is most of its size
+    delattr(protocol, "messages")
+    spec = bytearray()
+    names = []
+    spec_at = array("H")
+    name_at = array("H")
+    index = bytearray(256)
+    offset = 0
+    for number, row in enumerate(table):
+        type_id, name, must, fields = row
+        index[type_id] = number + 1
+        spec_at.append(len(spec))
+        spec.append(type_id)
+        spec.append(1 if must else 0)
+        spec.append(len(fields))
+        words = [name]
+        for field in fields:
+            spec.append(field[1])
+            words.append(field[0])
+        text = " ".join(words)
+        name_at.append(offset)
+        offset += len(text) + 1
+        names.append(text)
+    spec_at.append(len(spec))
+    name_at.append(offset)
+    return bytes(spec), "|".join(names) + "|", spec_at, name_at, index
 
-BY_ID = {}
-BY_NAME = {}
-for _row in MESSAGES:
-    BY_ID[_row[0]] = _row
-    BY_NAME[_row[1]] = _row
-del _row
 
-# Code tables carried in U8 fields (SPEC.md lists them with their meaning).
+_SPEC, _NAMES, _SPEC_AT, _NAME_AT, _INDEX = _compact()
+COUNT = len(_SPEC_AT) - 1
+del _compact
+
+
+def spec_pos(type_id):
+    # Offset of this type's entry in _SPEC, or -1. Allocates nothing (the decoder's path).
+    number = _INDEX[type_id & 0xFF]
+    return _SPEC_AT[number - 1] if number else -1
+
+
+def spec():
+    # The compact type table, for payload_ok(): entry at spec_pos() is [id, must, n, types...].
+    return _SPEC
+
+
+def must_deliver(type_id):
+    pos = spec_pos(type_id)
+    return pos >= 0 and _SPEC[pos + 1] == 1
+
+
+def row_at(number):
+    pos = _SPEC_AT[number]
+    words = _NAMES[_NAME_AT[number]:_NAME_AT[number + 1] - 1].split(" ")
+    return (_SPEC[pos], words[0], _SPEC[pos + 1] == 1, tuple(words[1:]),
+            _SPEC[pos + 3:pos + 3 + _SPEC[pos + 2]])
+
+
+def by_id(type_id):
+    # (type id, name, must-deliver, field names, field types as bytes), or None.
+    number = _INDEX[type_id & 0xFF]
+    return row_at(number - 1) if number else None
+
+
+def by_name(name):
+    for number in range(COUNT):
+        at = _NAME_AT[number]
+        end = at + len(name)
+        if _NAMES.startswith(name, at) and _NAMES[end] in " |":
+            return row_at(number)
+    return None
+
+
+def rows():
+    # Every message row in table order (host tools, SPEC generation).
+    return [row_at(number) for number in range(COUNT)]
+
+
+# Codes carried in U8 fields; protocol/codes.py names them all (host tools load it, devices need not).
 NAK_UNKNOWN_TYPE = const(1)
 NAK_BAD_PAYLOAD = const(2)
 NAK_BUSY = const(3)
@@ -95,35 +119,9 @@ KIND_ORDINARY = const(0)
 KIND_PRIORITY = const(1)
 KIND_APPOINTMENT = const(2)
 
-ROLES = ("hub", "dispenser", "caller", "evaluator", "display")
-
-RESET_CAUSES = ("unknown", "power_on", "hard", "watchdog", "deep_sleep", "soft", "brownout", "crash")
-
-PRINTER_STATES = ("none", "ok", "paper_low", "paper_out", "fault")
-
-REFUSE_REASONS = ("", "service_closed", "quota_reached", "after_last_ticket", "unknown_service",
-                  "booking_unknown", "too_early", "too_late", "printer_unavailable")
-
-PRINT_RESULTS = ("ok", "paper_out", "fault", "timeout")
-
-COMMAND_RESULTS = ("ok", "nobody_waiting", "wrong_state", "not_logged_in", "unknown_ticket",
-                   "recall_limit", "unknown_window", "unknown_service", "refused")
-
-WINDOW_STATES = ("closed", "open", "paused")
-
-PHASES = ("idle", "called", "serving", "held")
-
-VOICE_CUES = ("none", "call", "recall")
-
-RATING_RESULTS = ("recorded", "wrong_window", "expired", "already_rated", "unknown_ticket",
-                  "reason_required", "bad_level")
-
-ALERT_KINDS = ("", "wait_too_long", "over_time_limit", "window_idle", "open_window",
-               "printer", "device_offline", "early_close")
-
 
 def lookup(name_or_id):
     # The schema row for a message name or type id; None when the schema has no such message.
     if isinstance(name_or_id, int):
-        return BY_ID.get(name_or_id)
-    return BY_NAME.get(name_or_id)
+        return by_id(name_or_id)
+    return by_name(name_or_id)

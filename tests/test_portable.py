@@ -30,5 +30,5 @@ def test_cpython(module, name, heap):
 @pytest.mark.micropython
 @pytest.mark.parametrize("module,name,heap", CASES, ids=["%s::%s" % c[:2] for c in CASES])
 def test_micropython(module, name, heap):
-    out = run_micropython(script=PORTABLE / "runner.py", args=(module, name), heapsize=heap)
+    out = run_micropython(module="runner", args=(module, name), heapsize=heap)
     assert "PASS %s" % name in out

@@ -1,6 +1,6 @@
 # Deterministic sample messages for every schema row, and a small PRNG that gives the same
 # numbers on CPython and MicroPython (so both runtimes test exactly the same cases).
-from protocol.schema import MESSAGES, U8, U16, U32, I8, I16, STR, U8S, STRS, BOOL
+from protocol.schema import COUNT, row_at, U8, U16, U32, I8, I16, STR, U8S, STRS, BOOL
 
 _HIGH = {U8: 200, U16: 40000, U32: 3000000000, I8: -60, I16: -480, STR: "请A012号到3号窗口",
          U8S: [1, 2, 255], STRS: ["身份证", "户口本"], BOOL: True}
@@ -10,18 +10,23 @@ _LOW = {U8: 0, U16: 0, U32: 0, I8: -128, I16: 0x7FFF, STR: "", U8S: [], STRS: []
 def sample(row, low=False):
     values = _LOW if low else _HIGH
     msg = {"type": row[1]}
-    for name, ftype in row[3]:
+    for name, ftype in zip(row[3], row[4]):
         value = values[ftype]
         msg[name] = list(value) if isinstance(value, list) else value
     return msg
 
 
 def all_samples():
-    out = []
-    for row in MESSAGES:
-        out.append(sample(row))
-        out.append(sample(row, low=True))
-    return out
+    # Two samples of every message type, one at a time (a 64K heap cannot hold them all).
+    for number in range(COUNT):
+        row = row_at(number)
+        yield sample(row)
+        yield sample(row, low=True)
+
+
+def sample_at(k):
+    # The k-th of all_samples() without building the others.
+    return sample(row_at((k // 2) % COUNT), low=k % 2 == 1)
 
 
 class PRNG:

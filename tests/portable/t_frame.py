@@ -4,7 +4,8 @@ from protocol.frame import (StreamDecoder, encode_message, encode_frame, iter_fr
 from protocol.codec import encode_payload, decode_payload
 from protocol.errors import TooLongError, PayloadError, UnknownTypeError
 from protocol.crc import crc16
-from samples import all_samples, PRNG
+from samples import all_samples, sample_at, PRNG
+from protocol.schema import COUNT
 
 
 def decode_all(data):
@@ -121,11 +122,10 @@ def test_frame_split_at_every_byte():
 
 def test_random_garbage_then_frames_resynchronise():
     rng = PRNG(7)
-    msgs = all_samples()
     for round_ in range(40):
         dec = StreamDecoder()
         garbage = rng.bytes(1 + rng.below(300))
-        msg = msgs[rng.below(len(msgs))]
+        msg = sample_at(rng.below(2 * COUNT))
         frame = encode_message(msg, 1, 2, round_)
         stream = bytes(garbage) + b"\x00" + frame + frame
         got = []
