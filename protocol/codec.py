@@ -1,94 +1,121 @@
-# Binary payload codec driven by the schema table: message dict <-> payload bytes.
+# Binary payload codec driven by the schema: message dict <-> payload bytes.
 # A message is a dict {"type": name, field: value, ...}; field order comes from the schema.
+# Each field type is handled inline: this runs for every message a hub sends or receives.
+from protocol.compat import micropython
 from protocol.errors import PayloadError, UnknownTypeError
-from protocol.schema import (by_id, by_name, U8, U16, U32, I8, I16, STR, U8S, STRS, BOOL,
-                             TYPE_NAMES)
-
-_INT_RANGES = {U8: (0, 0xFF), U16: (0, 0xFFFF), U32: (0, 0xFFFFFFFF),
-               I8: (-0x80, 0x7F), I16: (-0x8000, 0x7FFF)}
-_INT_SIZES = {U8: 1, U16: 2, U32: 4, I8: 1, I16: 2}
+from protocol.schema import (SPEC, SPEC_AT, FIELDS, NAMES, number_of, number_of_id, by_name,
+                             U8, U16, U32, I8, I16, STR, U8S, STRS, BOOL, TYPE_NAMES)
 
 
-def _check_int(name, ftype, value):
-    if not isinstance(value, int) or value is True or value is False:
-        raise PayloadError("field %s: expected %s, got %s" % (name, TYPE_NAMES[ftype], type(value).__name__))
-    lo, hi = _INT_RANGES[ftype]
-    if value < lo or value > hi:
-        raise PayloadError("field %s: %d out of range %d..%d" % (name, value, lo, hi))
+def number_for(name):
+    # The message number of a message name; UnknownTypeError for anything else.
+    number = number_of(name) if isinstance(name, str) else -2
+    if number < 0:
+        if number == -2:
+            raise UnknownTypeError("a message needs a \"type\" naming its message type")
+        raise UnknownTypeError("unknown message type %r" % (name,))
+    return number
 
 
-def _utf8(name, value):
-    if not isinstance(value, str):
+def row_for(name):
+    number_for(name)
+    return by_name(name)
+
+
+def fields_of(name):
+    # The field names of a message type, in wire order.
+    return FIELDS[number_for(name)]
+
+
+def _bad(name, ftype, value):
+    if type(value) is not int:
+        return PayloadError("field %s: expected %s, got %s" % (name, TYPE_NAMES[ftype], type(value).__name__))
+    return PayloadError("field %s: %d out of range for %s" % (name, value, TYPE_NAMES[ftype]))
+
+
+def _put_str(out, name, value):
+    if type(value) is not str:
         raise PayloadError("field %s: expected str, got %s" % (name, type(value).__name__))
     raw = value.encode()
     if len(raw) > 255:
         raise PayloadError("field %s: %d bytes of UTF-8, at most 255" % (name, len(raw)))
-    return raw
+    out.append(len(raw))
+    out.extend(raw)
 
 
-def _put_int(out, ftype, value):
-    size = _INT_SIZES[ftype]
-    if value < 0:
-        value += 1 << (8 * size)
-    while size:
-        size -= 1
-        out.append((value >> (8 * size)) & 0xFF)
-
-
-def row_for(name):
-    row = by_name(name)
-    if row is None:
-        raise UnknownTypeError("unknown message type %r" % (name,))
-    return row
-
-
+@micropython.native
 def encode_payload(msg):
     # Returns (type id, payload bytes); raises PayloadError naming the offending field.
     if not isinstance(msg, dict):
         raise PayloadError("a message is a JSON object")
-    row = row_for(msg.get("type"))
-    names = row[3]
-    types = row[4]
+    number = number_for(msg.get("type"))
+    names = FIELDS[number]
+    at = SPEC_AT[number] + 3
     out = bytearray()
     for k in range(len(names)):
         name = names[k]
-        ftype = types[k]
+        ftype = SPEC[at + k]
         if name not in msg:
-            raise PayloadError("%s: missing field %s" % (row[1], name))
-        value = msg[name]
+            raise PayloadError("%s: missing field %s" % (NAMES[number], name))
+        v = msg[name]
         if ftype == STR:
-            raw = _utf8(name, value)
-            out.append(len(raw))
-            out.extend(raw)
+            _put_str(out, name, v)
+        elif type(v) is int:      # bool is not int here: JSON true is not a number
+            if ftype == U8:
+                if v < 0 or v > 0xFF:
+                    raise _bad(name, ftype, v)
+                out.append(v)
+            elif ftype == U16:
+                if v < 0 or v > 0xFFFF:
+                    raise _bad(name, ftype, v)
+                out.append(v >> 8)
+                out.append(v & 0xFF)
+            elif ftype == U32:
+                if v < 0 or v > 0xFFFFFFFF:
+                    raise _bad(name, ftype, v)
+                out.append(v >> 24)
+                out.append((v >> 16) & 0xFF)
+                out.append((v >> 8) & 0xFF)
+                out.append(v & 0xFF)
+            elif ftype == I8:
+                if v < -0x80 or v > 0x7F:
+                    raise _bad(name, ftype, v)
+                out.append(v & 0xFF)
+            elif ftype == I16:
+                if v < -0x8000 or v > 0x7FFF:
+                    raise _bad(name, ftype, v)
+                out.append((v >> 8) & 0xFF)
+                out.append(v & 0xFF)
+            else:
+                raise _bad(name, ftype, v)
         elif ftype == BOOL:
-            if value is not True and value is not False:
+            if v is not True and v is not False:
                 raise PayloadError("field %s: expected bool" % name)
-            out.append(1 if value else 0)
+            out.append(1 if v else 0)
         elif ftype == U8S:
-            if not isinstance(value, list) or len(value) > 255:
+            if type(v) is not list or len(v) > 255:
                 raise PayloadError("field %s: expected a list of at most 255 u8" % name)
-            out.append(len(value))
-            for item in value:
-                _check_int(name, U8, item)
+            out.append(len(v))
+            for item in v:
+                if type(item) is not int or item < 0 or item > 0xFF:
+                    raise _bad(name, U8, item)
                 out.append(item)
         elif ftype == STRS:
-            if not isinstance(value, list) or len(value) > 255:
+            if type(v) is not list or len(v) > 255:
                 raise PayloadError("field %s: expected a list of at most 255 str" % name)
-            out.append(len(value))
-            for item in value:
-                raw = _utf8(name, item)
-                out.append(len(raw))
-                out.extend(raw)
+            out.append(len(v))
+            for item in v:
+                _put_str(out, name, item)
         else:
-            _check_int(name, ftype, value)
-            _put_int(out, ftype, value)
+            raise _bad(name, ftype, v)
     if len(msg) != len(names) + 1:
         for key in msg:
             if key != "type" and key not in names:
-                raise PayloadError("%s: unknown field %s" % (row[1], key))
-    return row[0], out
+                raise PayloadError("%s: unknown field %s" % (NAMES[number], key))
+    return SPEC[at - 3], out
 
 
+@micropython.native
 def _utf8_ok(buf, i, end):
     # Strict UTF-8 check without allocating (runs in the decoder's per-frame path).
     while i < end:
@@ -119,6 +146,7 @@ def _utf8_ok(buf, i, end):
     return True
 
 
+@micropython.native
 def _str_ok(buf, i, end):
     # Index after a valid STR starting at i, or -1.
     if i >= end:
@@ -130,6 +158,7 @@ def _str_ok(buf, i, end):
     return i + n
 
 
+@micropython.native
 def payload_ok(types, k, k_end, buf, i, end):
     # True when buf[i:end] is exactly one payload of the field types types[k:k_end].
     # Allocates nothing: the stream decoder calls it for every frame.
@@ -140,6 +169,16 @@ def payload_ok(types, k, k_end, buf, i, end):
             i = _str_ok(buf, i, end)
             if i < 0:
                 return False
+        elif ftype == U8 or ftype == I8:
+            i += 1
+        elif ftype == U16 or ftype == I16:
+            i += 2
+        elif ftype == U32:
+            i += 4
+        elif ftype == BOOL:
+            if i >= end or buf[i] > 1:
+                return False
+            i += 1
         elif ftype == U8S:
             if i >= end:
                 return False
@@ -154,65 +193,63 @@ def payload_ok(types, k, k_end, buf, i, end):
                 if i < 0:
                     return False
                 count -= 1
-        elif ftype == BOOL:
-            if i >= end or buf[i] > 1:
-                return False
-            i += 1
         else:
-            i += _INT_SIZES[ftype]
+            return False
         if i > end:
             return False
     return i == end
 
 
-def _get_int(buf, i, ftype):
-    size = _INT_SIZES[ftype]
-    value = 0
-    for k in range(size):
-        value = (value << 8) | buf[i + k]
-    if ftype == I8 and value >= 0x80:
-        value -= 0x100
-    elif ftype == I16 and value >= 0x8000:
-        value -= 0x10000
-    return value, i + size
-
-
-def _get_str(buf, i):
-    n = buf[i]
-    return bytes(buf[i + 1:i + 1 + n]).decode(), i + 1 + n
-
-
-def decode_payload(type_id, buf, i, end):
-    # The message dict for a payload that payload_ok() accepted.
-    row = by_id(type_id)
-    if row is None:
+@micropython.native
+def decode_payload(type_id, buf, i, end, checked=False):
+    # The message dict for a payload; checked=True when payload_ok() already accepted it.
+    number = number_of_id(type_id)
+    if number < 0:
         raise UnknownTypeError("unknown message type id %d" % type_id)
-    types = row[4]
-    if not payload_ok(types, 0, len(types), buf, i, end):
-        raise PayloadError("%s: payload does not match the schema" % row[1])
-    msg = {"type": row[1]}
-    names = row[3]
+    names = FIELDS[number]
+    at = SPEC_AT[number] + 3
+    if not checked and not payload_ok(SPEC, at, at + len(names), buf, i, end):
+        raise PayloadError("%s: payload does not match the schema" % NAMES[number])
+    msg = dict.fromkeys(names)                # sized once, not grown field by field
+    msg["type"] = NAMES[number]
     for k in range(len(names)):
-        name = names[k]
-        ftype = types[k]
+        ftype = SPEC[at + k]
         if ftype == STR:
-            value, i = _get_str(buf, i)
+            n = buf[i]
+            v = str(buf[i + 1:i + 1 + n], "utf-8")
+            i += 1 + n
+        elif ftype == U8:
+            v = buf[i]
+            i += 1
+        elif ftype == U16:
+            v = (buf[i] << 8) | buf[i + 1]
+            i += 2
+        elif ftype == U32:
+            v = (buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3]
+            i += 4
+        elif ftype == I8:
+            v = buf[i] - 0x100 if buf[i] & 0x80 else buf[i]
+            i += 1
+        elif ftype == I16:
+            v = (buf[i] << 8) | buf[i + 1]
+            if v & 0x8000:
+                v -= 0x10000
+            i += 2
+        elif ftype == BOOL:
+            v = buf[i] == 1
+            i += 1
         elif ftype == U8S:
             n = buf[i]
-            value = list(buf[i + 1:i + 1 + n])
+            v = list(buf[i + 1:i + 1 + n])
             i += 1 + n
-        elif ftype == STRS:
+        else:                                   # STRS
             count = buf[i]
             i += 1
-            value = []
+            v = []
             while count:
-                item, i = _get_str(buf, i)
-                value.append(item)
+                n = buf[i]
+                v.append(str(buf[i + 1:i + 1 + n], "utf-8"))
+                i += 1 + n
                 count -= 1
-        elif ftype == BOOL:
-            value = buf[i] == 1
-            i += 1
-        else:
-            value, i = _get_int(buf, i, ftype)
-        msg[name] = value
+        msg[names[k]] = v
     return msg

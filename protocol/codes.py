@@ -33,3 +33,7 @@ def name(table, code):
     if 0 <= code < len(table) and table[code]:
         return table[code]
     return "code %d" % code
+
+TICKET_KINDS = ("ordinary", "priority", "appointment")
+
+NAK_CODES = ("", "unknown_type", "bad_payload", "busy", "newer_version")

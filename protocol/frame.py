@@ -1,13 +1,16 @@
 # Serial carrier: COBS-delimited binary frames with version, addresses, sequence and CRC-16.
 # Layout before stuffing: ver<<4|flags, dst, src, seq, type, payload..., crc_hi, crc_lo.
 # On the wire: COBS(content) then 0x00. A transmission also starts with 0x00 (see SPEC.md).
+import sys
+from array import array
+
 from protocol import VERSION
 from protocol.codec import encode_payload, payload_ok, decode_payload
 from protocol.crc import crc16
 from protocol.errors import TooLongError, PayloadError
-from protocol.schema import by_id, spec_pos, spec
+from protocol.schema import must_deliver, spec_pos, spec
 
-from protocol.compat import micropython, const
+from protocol.compat import const
 
 HEADER_SIZE = const(5)
 CRC_SIZE = const(2)
@@ -34,13 +37,13 @@ BAD_HEADER = "bad_header"
 REASONS = (CRC, TOO_LONG, TRUNCATED, NEWER_VERSION, UNKNOWN_TYPE, BAD_PAYLOAD, BAD_HEADER)
 
 
-def stuff(content):
-    # COBS-encode content and append the 0x00 delimiter.
-    out = bytearray(len(content) + len(content) // 254 + 2)
+def _stuff_into(content, n, out):
+    # COBS-encode content[:n] into out, then the 0x00 delimiter; returns the length written.
     code_at = 0
     code = 1
     o = 1
-    for b in content:
+    for i in range(n):
+        b = content[i]
         if code == 0xFF:
             out[code_at] = 0xFF
             code_at = o
@@ -57,11 +60,63 @@ def stuff(content):
             code += 1
     out[code_at] = code
     out[o] = 0
-    return bytes(out[:o + 1])
+    return o + 1
+
+
+_DONE = const(0x10000000)
+
+
+def _scan(data, start, end, buf, state, limit):
+    # Un-stuff data[start:end] into buf. state = [n, block, code, over, stuffed].
+    # Returns the index after a frame delimiter with _DONE set, or end when data ran out.
+    n, block, code, over, stuffed = state
+    i = start
+    while i < end:
+        b = data[i]
+        i += 1
+        if b == 0:
+            if code == 0:
+                continue                      # idle delimiter between transmissions
+            state[0], state[1], state[2], state[3], state[4] = n, block, code, over, stuffed
+            return i | _DONE
+        stuffed += 1
+        if over:
+            continue
+        if block == 0:
+            if code != 0 and code != 0xFF:
+                if n >= limit:
+                    over = 1
+                    continue
+                buf[n] = 0
+                n += 1
+            code = b
+            block = b - 1
+        else:
+            if n >= limit:
+                over = 1
+                continue
+            buf[n] = b
+            n += 1
+            block -= 1
+    state[0], state[1], state[2], state[3], state[4] = n, block, code, over, stuffed
+    return i
+
+
+if sys.implementation.name == "micropython":
+    try:                                      # viper twins of the two loops above
+        from protocol.fast import stuff_into as _stuff_into, scan as _scan  # noqa: F811
+    except (ImportError, ValueError):
+        pass
+
+
+def stuff(content):
+    # COBS-encode content and append the 0x00 delimiter.
+    out = bytearray(len(content) + len(content) // 254 + 2)
+    return bytes(out[:_stuff_into(content, len(content), out)])
 
 
 def encode_frame(dst, src, seq, flags, type_id, payload, version=VERSION):
-    # One complete frame (ending with its delimiter) for an already-encoded payload.
+    # One complete frame (ending with its delimiter), as a bytearray, for an encoded payload.
     n = len(payload)
     if n > MAX_PAYLOAD:
         raise TooLongError("payload of %d bytes, at most %d" % (n, MAX_PAYLOAD))
@@ -75,14 +130,16 @@ def encode_frame(dst, src, seq, flags, type_id, payload, version=VERSION):
     crc = crc16(content, 0, HEADER_SIZE + n)
     content[HEADER_SIZE + n] = crc >> 8
     content[HEADER_SIZE + n + 1] = crc & 0xFF
-    return stuff(content)
+    out = bytearray(len(content) + 2)         # content fits one COBS block: 1 code + 1 delimiter
+    _stuff_into(content, len(content), out)
+    return out
 
 
 def encode_message(msg, dst, src, seq, flags=None):
     # A frame for a message dict; flags default to the schema's must-deliver setting.
     type_id, payload = encode_payload(msg)
     if flags is None:
-        flags = FLAG_ACK_REQ if by_id(type_id)[2] else 0
+        flags = FLAG_ACK_REQ if must_deliver(type_id) else 0
     return encode_frame(dst, src, seq, flags, type_id, payload)
 
 
@@ -93,14 +150,10 @@ class StreamDecoder:
 
     def __init__(self):
         self._buf = bytearray(MAX_CONTENT)
-        self._n = 0
-        self._block = 0          # data bytes left in the current COBS block
-        self._code = 0           # last COBS code byte; 0 = no frame started
-        self._over = False       # frame grew past MAX_CONTENT; skip to the delimiter
+        self._state = array("i", (0, 0, 0, 0, 0))   # n, COBS block left, last code, over, stuffed
         self.result = NONE
         self.reason = None       # set with REJECTED
         self.length = 0          # stuffed bytes of the frame just finished (with delimiter)
-        self._stuffed = 0
         self.version = 0
         self.flags = 0
         self.dst = 0
@@ -116,71 +169,35 @@ class StreamDecoder:
 
     def pending(self):
         # Bytes of an unfinished frame held since the last delimiter.
-        return self._stuffed
+        return self._state[4]
 
-    @micropython.native
+    def _reset(self):
+        state = self._state
+        state[0] = state[1] = state[2] = state[3] = state[4] = 0
+
     def feed(self, data, start=0, end=-1):
         # Consume data[start:end] up to and including the next frame delimiter. Returns the
         # index after the last byte consumed; self.result tells whether a frame finished there.
         if end < 0:
             end = len(data)
-        buf = self._buf
-        n = self._n
-        block = self._block
-        code = self._code
-        over = self._over
-        stuffed = self._stuffed
-        i = start
+        state = self._state
+        i = _scan(data, start, end, self._buf, state, MAX_CONTENT)
+        if i & _DONE:
+            self.length = state[4] + 1
+            n = state[0]
+            block = state[1]
+            over = state[3]
+            self._reset()
+            self._finish(n, block, over)
+            return i & ~_DONE
         self.result = NONE
-        while i < end:
-            b = data[i]
-            i += 1
-            if b == 0:
-                self._n = 0
-                self._block = 0
-                self._code = 0
-                self._over = False
-                self._stuffed = 0
-                if code == 0:
-                    continue              # idle delimiter between transmissions
-                self.length = stuffed + 1
-                self._finish(n, block, over)
-                return i
-            stuffed += 1
-            if over:
-                continue
-            if block == 0:
-                if code != 0 and code != 0xFF:
-                    if n >= MAX_CONTENT:
-                        over = True
-                        continue
-                    buf[n] = 0
-                    n += 1
-                code = b
-                block = b - 1
-            else:
-                if n >= MAX_CONTENT:
-                    over = True
-                    continue
-                buf[n] = b
-                n += 1
-                block -= 1
-        self._n = n
-        self._block = block
-        self._code = code
-        self._over = over
-        self._stuffed = stuffed
         return i
 
     def flush(self):
         # End of input: an unfinished frame is rejected as truncated. Returns self.result.
-        if self._stuffed:
-            self.length = self._stuffed
-            self._n = 0
-            self._block = 0
-            self._code = 0
-            self._over = False
-            self._stuffed = 0
+        if self._state[4]:
+            self.length = self._state[4]
+            self._reset()
             self._reject(TRUNCATED)
         else:
             self.result = NONE
@@ -234,7 +251,7 @@ class StreamDecoder:
         # The message dict of the frame just accepted (allocates; call once per frame).
         if self.result != FRAME:
             raise PayloadError("no accepted frame to decode")
-        return decode_payload(self.type_id, self._buf, HEADER_SIZE, self.payload_end)
+        return decode_payload(self.type_id, self._buf, HEADER_SIZE, self.payload_end, True)
 
     def payload(self):
         # The raw payload bytes of the frame just accepted.

@@ -3,7 +3,7 @@
 import json
 
 from protocol import VERSION
-from protocol.codec import encode_payload, row_for
+from protocol.codec import encode_payload, fields_of, number_for
 from protocol.errors import ProtocolError, PayloadError, UnknownTypeError
 
 ROOT = "qms"
@@ -42,7 +42,7 @@ def topic(hall, device, direction, name):
     _check_id("device", device)
     if direction not in (UP, DOWN):
         raise ProtocolError("direction must be up or down")
-    row_for(name)
+    number_for(name)
     return "%s/%s/%s/%s/%s" % (ROOT, hall, device, direction, name)
 
 
@@ -78,7 +78,7 @@ def to_json(msg, seq=None, ack=False):
     # schema order so both runtimes produce the same bytes (MicroPython dicts are unordered).
     encode_payload(msg)
     parts = []
-    for name in row_for(msg["type"])[3]:
+    for name in fields_of(msg["type"]):
         parts.append('"%s": %s' % (name, _dumps(msg[name])))
     if seq is not None:
         parts.append('"_seq": %d' % seq)

@@ -24,10 +24,14 @@ UNASSIGNED = const(0xFE)
 BROADCAST = const(0xFF)
 
 
-# Compact form, built once at import (tuples of tuples cost ~12 KB of a device's heap; this ~2 KB):
-#   _SPEC   bytes: per message [type id, must-deliver, field count, field type...]
-#   _NAMES  str:   per message "name field field ..." joined by "|"
-#   _INDEX  type id -> message number + 1 (0: no such type)
+# Compact form, built once at import (the table's own tuples would cost ~12 KB of a device's
+# heap for as long as the module lived; this is ~4 KB):
+#   SPEC     bytes: per message [type id, must-deliver, field count, field type...]
+#   SPEC_AT  message number -> offset of its entry in SPEC
+#   FIELDS   message number -> tuple of field names (the table's interned strings, not copies)
+#   NAMES    message number -> message name
+#   _INDEX   type id -> message number + 1 (0: no such type)
+#   _NUMBER  message name -> message number
 def _compact():
     import sys
     import protocol
@@ -36,72 +40,71 @@ def _compact():
     del sys.modules["protocol.messages"]     # unload: its constant table is most of its size
     delattr(protocol, "messages")
     spec = bytearray()
-    names = []
     spec_at = array("H")
-    name_at = array("H")
+    fields = []
+    names = []
     index = bytearray(256)
-    offset = 0
+    number_of = {}
     for number, row in enumerate(table):
-        type_id, name, must, fields = row
+        type_id, name, must, row_fields = row
         index[type_id] = number + 1
+        number_of[name] = number
+        names.append(name)
         spec_at.append(len(spec))
         spec.append(type_id)
         spec.append(1 if must else 0)
-        spec.append(len(fields))
-        words = [name]
-        for field in fields:
+        spec.append(len(row_fields))
+        for field in row_fields:
             spec.append(field[1])
-            words.append(field[0])
-        text = " ".join(words)
-        name_at.append(offset)
-        offset += len(text) + 1
-        names.append(text)
-    spec_at.append(len(spec))
-    name_at.append(offset)
-    return bytes(spec), "|".join(names) + "|", spec_at, name_at, index
+        fields.append(tuple([field[0] for field in row_fields]))
+    return bytes(spec), spec_at, tuple(fields), tuple(names), index, number_of
 
 
-_SPEC, _NAMES, _SPEC_AT, _NAME_AT, _INDEX = _compact()
-COUNT = len(_SPEC_AT) - 1
+SPEC, SPEC_AT, FIELDS, NAMES, _INDEX, _NUMBER = _compact()
+COUNT = len(NAMES)
 del _compact
 
 
+def number_of(name):
+    # Message number for a name, or -1. Allocates nothing.
+    return _NUMBER.get(name, -1)
+
+
+def number_of_id(type_id):
+    # Message number for a type id, or -1. Allocates nothing.
+    return _INDEX[type_id & 0xFF] - 1
+
+
 def spec_pos(type_id):
-    # Offset of this type's entry in _SPEC, or -1. Allocates nothing (the decoder's path).
+    # Offset of this type's entry in SPEC, or -1. Allocates nothing (the decoder's path).
     number = _INDEX[type_id & 0xFF]
-    return _SPEC_AT[number - 1] if number else -1
+    return SPEC_AT[number - 1] if number else -1
 
 
 def spec():
-    # The compact type table, for payload_ok(): entry at spec_pos() is [id, must, n, types...].
-    return _SPEC
+    return SPEC
 
 
 def must_deliver(type_id):
     pos = spec_pos(type_id)
-    return pos >= 0 and _SPEC[pos + 1] == 1
+    return pos >= 0 and SPEC[pos + 1] == 1
 
 
 def row_at(number):
-    pos = _SPEC_AT[number]
-    words = _NAMES[_NAME_AT[number]:_NAME_AT[number + 1] - 1].split(" ")
-    return (_SPEC[pos], words[0], _SPEC[pos + 1] == 1, tuple(words[1:]),
-            _SPEC[pos + 3:pos + 3 + _SPEC[pos + 2]])
+    # (type id, name, must-deliver, field names, field types as bytes) for host tools and tests.
+    pos = SPEC_AT[number]
+    return (SPEC[pos], NAMES[number], SPEC[pos + 1] == 1, FIELDS[number],
+            SPEC[pos + 3:pos + 3 + SPEC[pos + 2]])
 
 
 def by_id(type_id):
-    # (type id, name, must-deliver, field names, field types as bytes), or None.
     number = _INDEX[type_id & 0xFF]
     return row_at(number - 1) if number else None
 
 
 def by_name(name):
-    for number in range(COUNT):
-        at = _NAME_AT[number]
-        end = at + len(name)
-        if _NAMES.startswith(name, at) and _NAMES[end] in " |":
-            return row_at(number)
-    return None
+    number = _NUMBER.get(name, -1)
+    return row_at(number) if number >= 0 else None
 
 
 def rows():

@@ -10,11 +10,6 @@ from protocol.schema import COUNT
 
 total = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
 rng = PRNG(20261122)
-seeds = []
-for k in range(2 * COUNT):
-    msg = sample_at(k)
-    type_id, payload = encode_payload(msg)
-    seeds.append(encode_frame(0, 9, k & 0xFF, k & 1, type_id, payload))
 dec = StreamDecoder()
 buf = bytearray(600)
 accepted = 0
@@ -70,7 +65,9 @@ for round_ in range(total):
             b = rng.below(256)
             buf[k] = b if b or rng.below(8) == 0 else 0x55
     else:
-        n = mutate(seeds[rng.below(len(seeds))], buf)
+        k = rng.below(2 * COUNT)
+        type_id, payload = encode_payload(sample_at(k))
+        n = mutate(encode_frame(0, 9, k & 0xFF, k & 1, type_id, payload), buf)
     i = 0
     while i < n:
         i = dec.feed(buf, i, n)

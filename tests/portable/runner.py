@@ -1,10 +1,12 @@
 # Runs test functions of a portable test module; the same file runs on CPython and MicroPython.
 # Usage: micropython runner.py MODULE [TEST_NAME]
+import gc
 import sys
 
 
 def run(module_name, only=None):
     module = __import__(module_name)
+    gc.collect()                      # start each test from a collected heap
     names = [name for name in dir(module) if name.startswith("test_")]
     names.sort()
     if only:

@@ -53,3 +53,21 @@ class PRNG:
         for i in range(n):
             out[i] = self.next() & 0xFF
         return out
+
+# The harness sets QMS_ROOT (MicroPython runs these from precompiled .mpy files elsewhere).
+def vectors():
+    # The wire vectors of protocol/vectors/, one at a time (JSON Lines keep the heap small).
+    import json
+    import os
+    root = os.getenv("QMS_ROOT") or __file__.rsplit("/", 3)[0]
+    with open(root + "/protocol/vectors/vectors.jsonl") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def unhex(text):
+    out = bytearray(len(text) // 2)
+    for i in range(len(out)):
+        out[i] = int(text[2 * i:2 * i + 2], 16)
+    return bytes(out)

@@ -1,0 +1,126 @@
+"""Benchmarks: figures and ratios measured in one run, printed (or as one JSON object).
+
+    python tools/bench.py protocol [--json]
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for path in (ROOT, ROOT / "tools"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from hallctl import mpybuild  # noqa: E402
+
+BUILD = ROOT / "build" / "bench-mpy"
+ESP32_SLOWDOWN = 100      # an ESP32 runs MicroPython about 100x slower than the unix port here
+
+# A typical frame: ticket_issued carries a 20-byte payload.
+TYPICAL = {"type": "ticket_issued", "req": 42, "ticket": "A012", "service": "A", "kind": 0,
+           "ahead": 5, "wait_min": 8, "wait_max": 14, "issued": 1795341600}
+
+# Runs on both runtimes: median microseconds of encode (dict -> frame) + decode (frame -> dict).
+ROUND_TRIP = """
+import time
+from protocol.frame import encode_message, StreamDecoder
+try:
+    now, diff = time.ticks_us, time.ticks_diff
+except AttributeError:
+    now = lambda: time.perf_counter_ns() // 1000
+    diff = lambda a, b: a - b
+MSG = %r
+dec = StreamDecoder()
+def once():
+    frame = encode_message(MSG, 0x11, 0, 200)
+    dec.feed(frame)
+    return dec.message()
+assert once() == MSG
+samples = []
+for batch in range(%d):
+    t0 = now()
+    for _ in range(%d):
+        once()
+    samples.append(diff(now(), t0) / %d)
+samples.sort()
+print("median_us", samples[len(samples) // 2])
+print("min_us", samples[0])
+"""
+
+IMPORT_HEAP = """
+import gc
+gc.collect()
+base = gc.mem_alloc()
+import protocol.frame, protocol.link
+gc.collect()
+print("heap", gc.mem_alloc() - base)
+"""
+
+
+def _field(out, name):
+    for line in out.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise RuntimeError("benchmark printed no %s: %s" % (name, out))
+
+
+def bench_protocol():
+    from protocol.frame import encode_message, OVERHEAD
+    from protocol.codec import encode_payload
+
+    payload = len(encode_payload(TYPICAL)[1])
+    frame = encode_message(TYPICAL, 0x11, 0, 200)
+    # Many short batches: this host's speed drifts by 2x between seconds, so the median of
+    # many batches is steadier than one long timing, and the minimum shows the quiet speed.
+    batches, per = 101, 400
+    code = ROUND_TRIP % (TYPICAL, batches, per, per)
+    scope = {}
+    exec(compile(code.replace("print(", "result = ("), "<bench>", "exec"), scope)
+    cpython_us = scope["samples"][batches // 2]
+    mpybuild.build(BUILD)
+    proc = mpybuild.run(BUILD, code=code, heapsize="64K")
+    if proc.returncode:
+        raise RuntimeError("MicroPython benchmark failed:\n" + proc.stdout + proc.stderr)
+    micropython_us = _field(proc.stdout, "median_us")
+    micropython_min_us = _field(proc.stdout, "min_us")
+    proc = mpybuild.run(BUILD, code=IMPORT_HEAP, heapsize="64K")
+    import_heap = int(_field(proc.stdout, "heap"))
+    wire_us = len(frame) * 10 * 1e6 / 115200            # 8N1: 10 bits a byte
+    return {
+        "payload_bytes": payload,
+        "frame_bytes": len(frame),
+        "frame_overhead_bytes": OVERHEAD,
+        "encode_decode_us_cpython": round(cpython_us, 2),
+        "encode_decode_us_micropython": round(micropython_us, 2),
+        "encode_decode_us_micropython_min": round(micropython_min_us, 2),
+        "wire_us_115200": round(wire_us, 1),
+        "esp32_estimate_over_wire": round(micropython_us * ESP32_SLOWDOWN / wire_us, 3),
+        "micropython_over_cpython": round(micropython_us / cpython_us, 2),
+        "device_import_heap_bytes": import_heap,
+    }
+
+
+BENCHES = {"protocol": bench_protocol}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="bench.py", description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=sorted(BENCHES))
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    result = BENCHES[args.name]()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        width = max(len(k) for k in result)
+        for key, value in result.items():
+            print("%-*s  %s" % (width, key, value))
+        print("(%.1f s)" % (time.perf_counter() - started))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

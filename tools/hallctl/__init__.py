@@ -1,0 +1,1 @@
+"""hallctl: the technicians' and operators' tool for the hall QMS."""

@@ -1,0 +1,89 @@
+"""Compiling device code with mpy-cross, and running it on the MicroPython unix port.
+
+Tests, benchmarks and (later) `hallctl bundle` share this: a device gets .mpy files, and a
+64K heap cannot hold MicroPython's compiler and our modules at once, so code that runs under
+the unix port is precompiled exactly as a device's copy is.
+"""
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEVICE_TREES = ("protocol", "firmware")
+HOST_ARCH = {"x86_64": "x64", "amd64": "x64", "i686": "x86", "i386": "x86"}
+ESP32_ARCH = "xtensawin"
+
+
+class BuildError(Exception):
+    pass
+
+
+def _tool(name):
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if not found:
+        raise BuildError("no `%s` found: install the test extras (`make install`)" % name)
+    return found
+
+
+def mpy_cross():
+    return _tool("mpy-cross")
+
+
+def micropython():
+    return _tool("micropython")
+
+
+def host_arch():
+    return HOST_ARCH.get(platform.machine().lower(), "")
+
+
+def compile_file(source, target, arch=None):
+    """Compile one .py to .mpy for arch (default: this host's native emitter)."""
+    arch = host_arch() if arch is None else arch
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [mpy_cross()] + (["-march=" + arch] if arch else [])
+    cmd += ["-o", str(target), "-s", Path(source).name, str(source)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError("mpy-cross %s: %s" % (source, (proc.stdout + proc.stderr).strip()))
+
+
+def device_sources(root=ROOT):
+    return sorted(p for tree in DEVICE_TREES for p in (root / tree).rglob("*.py"))
+
+
+def build(out, extra_flat=(), arch=None):
+    """Precompile device trees into out/ (mirroring paths) and extra_flat files into out/ itself.
+
+    Only files whose source is newer than their .mpy are compiled; stale .mpy files are removed.
+    """
+    out = Path(out)
+    jobs = [(src, out / src.relative_to(ROOT).with_suffix(".mpy")) for src in device_sources()]
+    jobs += [(Path(src), out / (Path(src).stem + ".mpy")) for src in extra_flat]
+    wanted = {target for _, target in jobs}
+    if out.exists():
+        for stale in out.rglob("*.mpy"):
+            if stale not in wanted:
+                stale.unlink()
+    for source, target in jobs:
+        if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+            compile_file(source, target, arch)
+    return out
+
+
+def run(path, code=None, module=None, heapsize="64K", args=(), timeout=300, env=None):
+    """Run code or a module (-m) under the unix port with path as MICROPYPATH."""
+    environ = dict(os.environ if env is None else env)
+    environ["MICROPYPATH"] = os.pathsep.join([str(path), ".frozen"])
+    environ["QMS_ROOT"] = str(ROOT)
+    cmd = [micropython(), "-X", "heapsize=%s" % heapsize]
+    cmd += ["-c", code] if code is not None else ["-m", module]
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=environ, cwd=ROOT)
