@@ -1,0 +1,1 @@
+# Device firmware and the portable hub logic (MicroPython and CPython).

@@ -1,0 +1,1 @@
+# The call-routing core: portable, journalled, deterministic (docs/routing.md).
