@@ -102,7 +102,33 @@ def bench_protocol():
     }
 
 
-BENCHES = {"protocol": bench_protocol}
+def bench_routing():
+    """Call-next cost with 20 and 2,000 waiting (32 services, 64 windows) and the hub's heap."""
+    script = ROOT / "tools" / "bench_routing.py"
+    mpybuild.build(BUILD, extra_flat=[script])
+    proc = mpybuild.run(BUILD, module="bench_routing", heapsize="2M", args=("400",), timeout=900)
+    if proc.returncode:
+        raise RuntimeError("MicroPython benchmark failed:\n" + proc.stdout + proc.stderr)
+    mp = {line.split()[0]: float(line.split()[1]) for line in proc.stdout.splitlines()}
+    import subprocess
+    cp = subprocess.run([sys.executable, str(script), "400"], capture_output=True, text=True,
+                        cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, timeout=900)
+    if cp.returncode:
+        raise RuntimeError("CPython benchmark failed:\n" + cp.stdout + cp.stderr)
+    py = {line.split()[0]: float(line.split()[1]) for line in cp.stdout.splitlines()}
+    return {
+        "call_next_us_micropython_20": mp["call_next_us_20"],
+        "call_next_us_micropython_2000": mp["call_next_us_2000"],
+        "call_next_2000_over_20": round(mp["call_next_us_2000"] / mp["call_next_us_20"], 2),
+        "call_next_us_cpython_2000": py["call_next_us_2000"],
+        "hub_heap_bytes_2000": int(mp["heap_2000"]),
+        "hub_code_heap_bytes": int(mp["code_heap"]),
+        "hub_state_heap_bytes_2000": int(mp["heap_2000"] - mp["code_heap"]),
+        "hub_state_heap_bytes_20": int(mp["heap_20"] - mp["code_heap"]),
+    }
+
+
+BENCHES = {"protocol": bench_protocol, "routing": bench_routing}
 
 
 def main(argv=None):

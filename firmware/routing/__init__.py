@@ -1,1 +1,1 @@
-# The call-routing core: portable, journalled, deterministic (docs/routing.md).
+# The call-routing core: portable, journalled, deterministic (ROUTING.md).

@@ -131,8 +131,9 @@ class HallConfig:
             if key not in known:
                 raise _err(where, key, "unknown key")
         prefix = svc.get("prefix")
-        if type(prefix) is not str or len(prefix) != 1 or not "A" <= prefix <= "Z":
-            raise _err(where, "prefix", "expected one capital letter, got %r" % (prefix,))
+        if type(prefix) is not str or not 1 <= len(prefix) <= 2 or \
+                any(not "A" <= ch <= "Z" for ch in prefix):
+            raise _err(where, "prefix", "expected one or two capital letters, got %r" % (prefix,))
         if prefix in self.prefix_index:
             raise _err(where, "prefix", "%s is used by another service" % prefix)
         self.prefix_index[prefix] = len(self.services)

@@ -3,7 +3,7 @@
 # (integer UTC seconds) and returns a result code; what devices must be told is appended to
 # self.out as tuples (see OUTPUTS below). Every operation is journalled before it returns, and
 # replaying the journal re-executes the operations, so a hub that lost power comes back with
-# exactly the same queues. How the next ticket is chosen is written down in docs/routing.md.
+# exactly the same queues. How the next ticket is chosen is written down in ROUTING.md beside this file.
 from array import array
 
 from firmware.routing import journal as jr
@@ -77,6 +77,7 @@ NONE = 0xFF
 _OPS = ("issue", "call_next", "call_ticket", "recall", "start", "finish", "no_show", "hold",
         "call_back", "transfer", "cancel", "window_open", "pause", "resume", "window_close",
         "login", "logout", "rate", "tick", "close_day")
+_CARRY_REQ = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16)   # ops ending in (device, req)
 
 
 class RoutingCore:
@@ -130,9 +131,20 @@ class RoutingCore:
     def _run(self, op, now, args):
         # Execute, journal, then return: the caller acknowledges only after this returns.
         self._roll_day(now, op != 19)
-        result = getattr(self, "_" + _OPS[op])(now, *args)
+        result = self._exec(op, now, args)
         self._log(op, now, args)
         return result
+
+    def _exec(self, op, now, args):
+        # Apply one operation (live or in replay). Operations that carry (device, req) as their
+        # last arguments are remembered, so a repeated request is answered, not re-executed.
+        apply = getattr(self, "_" + _OPS[op])
+        if op in _CARRY_REQ:
+            mark = len(self.out)
+            result = apply(now, *args[:-2])
+            self._remember(args[-2], args[-1], result, mark)
+            return result
+        return apply(now, *args)
 
     @classmethod
     def recover(cls, config, storage, now=0):
@@ -141,16 +153,16 @@ class RoutingCore:
         core.replaying = True
         skipped = 0
         for kind, body in jr.read_records(storage):
-            value = jr.unpack(body)[0]
-            if kind == jr.KIND_SNAPSHOT:
-                core.restore(value)
-            else:
-                core.journal_records += 1
-                try:
+            try:
+                value = jr.unpack(body)[0]
+                if kind == jr.KIND_SNAPSHOT:
+                    core.restore(value)
+                else:
+                    core.journal_records += 1
                     core._roll_day(value[1], value[0] not in (18, 19))
-                    getattr(core, "_" + _OPS[value[0]])(value[1], *value[2:])
-                except Exception:             # a record this build cannot apply: never boot-loop
-                    skipped += 1
+                    core._exec(value[0], value[1], value[2:])
+            except Exception:                 # a record this build cannot apply: never boot-loop
+                skipped += 1
         core.replaying = False
         core.out = []
         core.replay_skipped = skipped
@@ -371,15 +383,16 @@ class RoutingCore:
         return self.cfg.prefix_index.get(prefix, -1)
 
     def parse_ticket(self, ticket):
-        # "A012" -> (service index, 12), or (-1, 0).
+        # "A012" or "AB012" -> (service index, number), or (-1, 0).
         if type(ticket) is not str or len(ticket) < 2:
             return -1, 0
-        s = self.service_index(ticket[0])
-        try:
-            number = int(ticket[1:])
-        except ValueError:
+        cut = 2 if len(ticket) > 2 and "A" <= ticket[1] <= "Z" else 1
+        s = self.service_index(ticket[:cut])
+        digits = ticket[cut:]
+        if s < 0 or not digits or not digits.isdigit():
             return -1, 0
-        return (s, number) if s >= 0 and 0 < number < 0x8000 else (-1, 0)
+        number = int(digits)
+        return (s, number) if 0 < number < 0x8000 else (-1, 0)
 
     def ticket_name(self, service, number):
         return "%s%03d" % (self.cfg.services[service][0], number)
@@ -393,8 +406,7 @@ class RoutingCore:
             n += t[1] == service
         return n
 
-    def _issue(self, now, prefix, kind, slot, device, req):
-        mark = len(self.out)
+    def _issue(self, now, prefix, kind, slot):
         s = self.service_index(prefix)
         svc = self.cfg.services[s] if s >= 0 else None
         clock = self.clock(now)
@@ -418,7 +430,6 @@ class RoutingCore:
             self.out.append(("refused", prefix, reason))
             self.stats.refused += 1
             self.stats.changes += 1
-            self._remember(device, req, REFUSED, mark)
             return REFUSED
         self.next_number[s] += 1
         number = self.next_number[s]
@@ -435,7 +446,6 @@ class RoutingCore:
         self.out.append(("issued", s, number, kind, ahead, low, high, now))
         self.out.append(("queue", s, ahead + 1))
         self.stats.issued[s] += 1
-        self._remember(device, req, OK, mark)
         return OK
 
     def _insert_appointment(self, entry):
@@ -448,7 +458,7 @@ class RoutingCore:
         self.out.append(("ended", service, number, how, wait_s, estimate))
         self.stats.ended(service, how)
 
-    # ---- choosing the next ticket (docs/routing.md) -----------------------------------------
+    # ---- choosing the next ticket (ROUTING.md) -----------------------------------------
 
     def window_services(self, w):
         # The window's own services and weights, then those of windows it backs up while they
@@ -543,12 +553,17 @@ class RoutingCore:
             return NOT_LOGGED_IN
         return OK
 
-    def _call_next(self, now, window, device, req):
-        mark = len(self.out)
+    def _at_window(self, window, phase, busy=False):
+        # (window index, result) for a staff command: the window must be open and staffed, and
+        # in `phase` (or, with busy=True, in any phase but idle).
         w = self._window(window)
         result = self._ready(w)
-        if result == OK and self.phase[w] != IDLE:
+        if result == OK and ((self.phase[w] == IDLE) if busy else (self.phase[w] != phase)):
             result = WRONG_STATE
+        return w, result
+
+    def _call_next(self, now, window):
+        w, result = self._at_window(window, IDLE)
         if result == OK:
             choice = self.choose(w, now)
             if choice is None:
@@ -557,7 +572,6 @@ class RoutingCore:
                 service, number, kind, issued, estimate = self._take(choice)
                 self._set_current(w, service, number, kind, issued, estimate, now)
                 self._announce(w, now)
-        self._remember(device, req, result, mark)
         return result
 
     def _set_current(self, w, service, number, kind, issued, estimate, now):
@@ -593,12 +607,8 @@ class RoutingCore:
                 return "t", k, 0
         return None
 
-    def _call_ticket(self, now, window, ticket, device, req):
-        mark = len(self.out)
-        w = self._window(window)
-        result = self._ready(w)
-        if result == OK and self.phase[w] != IDLE:
-            result = WRONG_STATE
+    def _call_ticket(self, now, window, ticket):
+        w, result = self._at_window(window, IDLE)
         if result == OK:
             s, number = self.parse_ticket(ticket)
             where = self._find_waiting(s, number) if s >= 0 else None
@@ -617,18 +627,12 @@ class RoutingCore:
                     entry = (s, number, ORDINARY, t[3], t[4])
                 self._set_current(w, *entry, now=now)
                 self._announce(w, now)
-        self._remember(device, req, result, mark)
         return result
 
-    def _recall(self, now, window, device, req):
-        mark = len(self.out)
-        w = self._window(window)
-        result = self._ready(w)
-        if result == OK and self.phase[w] != CALLED:
-            result = WRONG_STATE
+    def _recall(self, now, window):
+        w, result = self._at_window(window, CALLED)
         if result == OK:
             result = self._do_recall(w, now)
-        self._remember(device, req, result, mark)
         return result
 
     def _do_recall(self, w, now):
@@ -639,12 +643,8 @@ class RoutingCore:
         self._announce(w, now)
         return OK
 
-    def _start(self, now, window, device, req):
-        mark = len(self.out)
-        w = self._window(window)
-        result = self._ready(w)
-        if result == OK and self.phase[w] != CALLED:
-            result = WRONG_STATE
+    def _start(self, now, window):
+        w, result = self._at_window(window, CALLED)
         if result == OK:
             self.phase[w] = SERVING
             self.started[w] = now
@@ -653,15 +653,10 @@ class RoutingCore:
                                    wait <= self.cfg.services[self.cur_service[w]][8])
             self.stats.estimates(self.cur_estimate[w], wait)
             self.out.append(("window", w))
-        self._remember(device, req, result, mark)
         return result
 
-    def _finish(self, now, window, device, req):
-        mark = len(self.out)
-        w = self._window(window)
-        result = self._ready(w)
-        if result == OK and self.phase[w] != SERVING:
-            result = WRONG_STATE
+    def _finish(self, now, window):
+        w, result = self._at_window(window, SERVING)
         if result == OK:
             service, number = self.cur_service[w], self.cur_number[w]
             duration = now - self.started[w]
@@ -670,7 +665,6 @@ class RoutingCore:
             self.last_done[w] = (service, number, self.staff[w], now, False)
             self._end_current(w, FINISHED, now)
             self.out.append(("rating_request", w, service, number, self.staff[w]))
-        self._remember(device, req, result, mark)
         return result
 
     def _end_current(self, w, how, now):
@@ -687,39 +681,25 @@ class RoutingCore:
         self.recalls[w] = 0
         self.flags[w] = 0
 
-    def _no_show(self, now, window, device, req):
-        mark = len(self.out)
-        w = self._window(window)
-        result = self._ready(w)
-        if result == OK and self.phase[w] != CALLED:
-            result = WRONG_STATE
+    def _no_show(self, now, window):
+        w, result = self._at_window(window, CALLED)
         if result == OK:
             self._end_current(w, NO_SHOW, now)
-        self._remember(device, req, result, mark)
         return result
 
-    def _hold(self, now, window, device, req):
+    def _hold(self, now, window):
         # 挂起: the current ticket steps aside (missing papers...) and can be called back later.
-        mark = len(self.out)
-        w = self._window(window)
-        result = self._ready(w)
-        if result == OK and self.phase[w] == IDLE:
-            result = WRONG_STATE
+        w, result = self._at_window(window, IDLE, busy=True)
         if result == OK:
             self.held.append((self.cfg.numbers[w], self.cur_service[w], self.cur_number[w],
                               self.cur_kind[w], self.cur_issued[w], self.cur_estimate[w]))
             self._clear_current(w)
             self.idle_since[w] = now
             self.out.append(("window", w))
-        self._remember(device, req, result, mark)
         return result
 
-    def _call_back(self, now, window, ticket, device, req):
-        mark = len(self.out)
-        w = self._window(window)
-        result = self._ready(w)
-        if result == OK and self.phase[w] != IDLE:
-            result = WRONG_STATE
+    def _call_back(self, now, window, ticket):
+        w, result = self._at_window(window, IDLE)
         if result == OK:
             s, number = self.parse_ticket(ticket)
             result = UNKNOWN_TICKET
@@ -731,13 +711,11 @@ class RoutingCore:
                     self._announce(w, now)
                     result = OK
                     break
-        self._remember(device, req, result, mark)
         return result
 
-    def _transfer(self, now, window, prefix, to_window, device, req):
+    def _transfer(self, now, window, prefix, to_window):
         # The current ticket moves to another service (or a given window); it keeps its issue
         # time and goes ahead of ordinary and priority tickets there.
-        mark = len(self.out)
         w = self._window(window)
         result = self._ready(w)
         s = self.service_index(prefix)
@@ -756,7 +734,6 @@ class RoutingCore:
             self.idle_since[w] = now
             self.out.append(("window", w))
             self.out.append(("queue", s, self.waiting(s)))
-        self._remember(device, req, result, mark)
         return result
 
     def _transfer_number(self, s):
@@ -785,8 +762,7 @@ class RoutingCore:
         self.out.append(("queue", s, self.waiting(s)))
         return OK
 
-    def _window_open(self, now, window, device, req):
-        mark = len(self.out)
+    def _window_open(self, now, window):
         w = self._window(window)
         result = UNKNOWN_WINDOW if w < 0 else WRONG_STATE if self.state[w] == OPEN else OK
         if result == OK:
@@ -794,7 +770,6 @@ class RoutingCore:
             self.idle_since[w] = now
             self.flags[w] = 0
             self.out.append(("window", w))
-        self._remember(device, req, result, mark)
         return result
 
     def _leave(self, now, w, state):
@@ -813,38 +788,31 @@ class RoutingCore:
             self.out.append(("alert", EARLY_CLOSE, w, NONE, 0, waiting))
         self.out.append(("window", w))
 
-    def _pause(self, now, window, device, req):
-        mark = len(self.out)
+    def _pause(self, now, window):
         w = self._window(window)
         result = UNKNOWN_WINDOW if w < 0 else WRONG_STATE if self.state[w] != OPEN else OK
         if result == OK:
             self._leave(now, w, PAUSED)
-        self._remember(device, req, result, mark)
         return result
 
-    def _resume(self, now, window, device, req):
-        mark = len(self.out)
+    def _resume(self, now, window):
         w = self._window(window)
         result = UNKNOWN_WINDOW if w < 0 else WRONG_STATE if self.state[w] != PAUSED else OK
         if result == OK:
             self.state[w] = OPEN
             self.idle_since[w] = now
             self.out.append(("window", w))
-        self._remember(device, req, result, mark)
         return result
 
-    def _window_close(self, now, window, device, req):
-        mark = len(self.out)
+    def _window_close(self, now, window):
         w = self._window(window)
         result = UNKNOWN_WINDOW if w < 0 else WRONG_STATE if self.state[w] == CLOSED else OK
         if result == OK:
             self._leave(now, w, CLOSED)
             self.staff[w] = None
-        self._remember(device, req, result, mark)
         return result
 
-    def _login(self, now, window, staff, device, req):
-        mark = len(self.out)
+    def _login(self, now, window, staff):
         w = self._window(window)
         result = UNKNOWN_WINDOW if w < 0 else OK
         if result == OK and staff not in self.cfg.staff:
@@ -852,17 +820,14 @@ class RoutingCore:
         if result == OK:
             self.staff[w] = staff
             self.out.append(("window", w))
-        self._remember(device, req, result, mark)
         return result
 
-    def _logout(self, now, window, device, req):
-        mark = len(self.out)
+    def _logout(self, now, window):
         w = self._window(window)
         result = UNKNOWN_WINDOW if w < 0 else WRONG_STATE if self.phase[w] != IDLE else OK
         if result == OK:
             self.staff[w] = None
             self.out.append(("window", w))
-        self._remember(device, req, result, mark)
         return result
 
     # ---- ratings (政务服务好差评) -------------------------------------------------------------

@@ -1,14 +1,23 @@
-# Wait estimates for new tickets (docs/routing.md, "Estimated wait").
-# Per service, the core measures how far apart its calls come while people are queueing (an
-# exponentially weighted mean, integer seconds x 16). A new ticket with k people ahead waits
-# about k of those gaps plus what is left of the current one. Until a service has been seen
-# calling, and as a bound afterwards, capacity stands in: the expected service time divided by
-# the windows open for that service (each counted by its share of that window's weights).
+# Wait estimates for new tickets (firmware/routing/ROUTING.md, "Estimated wait").
+# The router balances weighted waits across the services a window serves, so a new ticket's
+# wait depends on every queue its windows serve, not only its own. The estimate replays the
+# routing policy forward in virtual time: each open window becomes free when its current
+# ticket is expected to end, takes the ticket the policy would choose (priority first, then
+# aged, then wait x weight), and is busy for that service's mean service time, learned as the
+# day goes (EWMA, integer seconds x 16). The replay walks read-only cursors over the rings,
+# copies nothing, and stops after MAX_STEPS calls, extrapolating by capacity beyond them.
+import heapq
 from array import array
+
+from firmware.routing.queues import DEAD
+
+MAX_STEPS = 120
+_VIRTUAL = 0xFFFF       # the new ticket in the replay
 
 _SCALE = 16     # fixed point: floats allocate on MicroPython
 _ALPHA = 8      # EWMA weight 1/8
 _MIN_CALLS = 3  # calls observed before the measured gap is trusted
+_PRIOR = 20     # the configured service time weighs as much as this many observed services
 
 
 class Estimator:
@@ -19,6 +28,9 @@ class Estimator:
         self.last_call = array("I", bytes(4 * n))
         self.calls = array("H", bytes(2 * n))
         self.queued = bytearray(n)                  # people still waited at the last call
+        # mean service time: the configured one counts as PRIOR services, then the day's own
+        self.service_sum = array("I", [svc[6] * _PRIOR for svc in config.services])
+        self.service_n = array("H", [_PRIOR] * n)
         self.service = array("I", [svc[6] * _SCALE for svc in config.services])
 
     def called(self, s, now, waiting_after):
@@ -33,7 +45,10 @@ class Estimator:
         self.queued[s] = 1 if waiting_after else 0
 
     def served(self, s, duration):
-        self.service[s] += (duration * _SCALE - self.service[s]) // _ALPHA
+        if self.service_n[s] < 60000:
+            self.service_sum[s] += duration
+            self.service_n[s] += 1
+        self.service[s] = self.service_sum[s] * _SCALE // self.service_n[s]
 
     def capacity_gap(self, core, s):
         # Expected seconds between calls of s from the windows open for it, x16.
@@ -57,21 +72,99 @@ class Estimator:
 
     def estimate(self, core, s, ahead, now):
         # Seconds a ticket issued now for service s is expected to wait.
-        capacity = self.capacity_gap(core, s)
-        if ahead == 0 and self._idle_window(core, s):
-            return 0
-        gap = capacity
-        if self.calls[s] > _MIN_CALLS and self.gap[s]:
-            gap = self.gap[s]
-            if gap > 3 * capacity:
-                gap = 3 * capacity
-            elif 3 * gap < capacity:
-                gap = capacity // 3
-        since = (now - self.last_call[s]) * _SCALE if self.calls[s] else 0
-        residual = gap - since
-        if residual < gap // 4:
-            residual = gap // 4
-        return (ahead * gap + residual) // _SCALE
+        windows = []                          # every open window: those that do not serve s
+        serving_s = False                     # still drain the queues that those that do share
+        for w in range(len(core.state)):
+            if core.state[w] == 1 and core.staff[w] is not None:
+                windows.append(w)
+                serving_s = serving_s or s in core.window_services(w)[0]
+        if not serving_s:
+            return (ahead + 1) * self.service[s] // _SCALE
+        free = []                             # heap of (time the window is free, window)
+        for w in windows:
+            busy_until = now
+            if core.phase[w] != 0:
+                mean = self.service[core.cur_service[w]] // _SCALE
+                if core.phase[w] == 2:        # serving: what is left, at least half a service
+                    busy_until = max(core.started[w] + mean, now + mean // 2)
+                else:                         # called: the whole service is still to come
+                    busy_until = now + mean
+            free.append((busy_until, w))
+        heapq.heapify(free)
+        cursor = {}                           # queue -> [ring index, consumed], VIRTUAL -> taken
+        mine_issued = core._rel(now)
+        for step in range(MAX_STEPS):
+            if not free:
+                break
+            t, w = free[0]
+            picked = self._pick(core, w, t - core.day_base, cursor, s, mine_issued)
+            if picked == _VIRTUAL:
+                return t - now
+            if picked < 0:                    # nothing left this window could take
+                heapq.heappop(free)
+                continue
+            heapq.heappop(free)               # (MicroPython's heapq has no heapreplace)
+            heapq.heappush(free, (t + self.service[picked // 2] // _SCALE, w))
+        left = ahead
+        for q in (2 * s, 2 * s + 1):
+            if q in cursor:
+                left -= cursor[q][1]
+        start = free[0][0] if free else now
+        return start - now + max(left, 0) * self.capacity_gap(core, s) // _SCALE
+
+    def _pick(self, core, w, t_rel, cursor, mine, mine_issued):
+        # The queue the routing policy takes from at window w at (day-relative) time t, with its
+        # cursor advanced; _VIRTUAL for the new ticket (service `mine`, at the end of its
+        # ordinary queue); -1 when w has nothing left to take.
+        services, weights = core.window_services(w)
+        pick = -1
+        oldest = 0
+        for s in services:                                # priority, oldest first
+            issued = self._peek(core, 2 * s + 1, cursor)
+            if issued >= 0 and (pick < 0 or issued < oldest):
+                pick, oldest = 2 * s + 1, issued
+        if pick < 0:
+            aged = -1
+            aged_issued = 0
+            score = -1
+            for k in range(len(services)):                # ordinary: aged, then wait x weight
+                s = services[k]
+                q = 2 * s
+                issued = self._peek(core, q, cursor)
+                if issued < 0 and s == mine and _VIRTUAL not in cursor:
+                    q, issued = _VIRTUAL, mine_issued
+                if issued < 0:
+                    continue
+                wait = t_rel - issued
+                if wait >= core.cfg.services[s][8] and (aged < 0 or issued < aged_issued):
+                    aged, aged_issued = q, issued
+                value = (wait + 1) * weights[k]
+                if value > score:
+                    score, pick = value, q
+            if aged >= 0:
+                pick = aged
+        if pick == _VIRTUAL:
+            cursor[_VIRTUAL] = 1
+        elif pick >= 0:
+            cursor[pick][0] += 1
+            cursor[pick][1] += 1
+        return pick
+
+    def _peek(self, core, q, cursor):
+        # Issue time of queue q's next entry not yet taken in the replay, or -1.
+        queues = core.queues
+        ring = queues.rings[q]
+        if ring is None:
+            return -1
+        c = cursor.get(q)
+        if c is None:
+            c = cursor[q] = [0, 0]
+        while c[0] < queues.size[q]:
+            at = queues._at(q, c[0])
+            if not ring[at] & DEAD:
+                return ring[at + 1]
+            c[0] += 1
+        return -1
 
     def _idle_window(self, core, s):
         for w in range(len(core.state)):
@@ -103,8 +196,10 @@ class Estimator:
             self.gap[s] = 0
 
     def state(self):
-        return (self.gap, self.last_call, self.calls, bytes(self.queued), self.service)
+        return (self.gap, self.last_call, self.calls, bytes(self.queued), self.service,
+                self.service_sum, self.service_n)
 
     def restore(self, st):
-        self.gap, self.last_call, self.calls, queued, self.service = st
+        (self.gap, self.last_call, self.calls, queued, self.service, self.service_sum,
+         self.service_n) = st
         self.queued = bytearray(queued)

@@ -65,13 +65,7 @@ class Queues:
 
     def pop(self, q):
         # Remove and return (number, issued, estimate) of the oldest live ticket.
-        at = self.first(q)
-        ring = self.rings[q]
-        entry = (ring[at], ring[at + 1], ring[at + 2])
-        ring[at] |= DEAD
-        self.live[q] -= 1
-        self.first(q)
-        return entry
+        return self.remove(q, self.first(q))
 
     def find(self, q, number):
         # Offset of the live entry with this number, or -1.
