@@ -92,7 +92,7 @@ class TicketLevelHall:
         self.naive_at_issue[(s, number)] = core.estimator.naive(core, s, ahead)
         self.result.issued += 1
         for window in self.windows:                     # idle staff call at once
-            if core.phase[core.cfg.window_index[window]] == 0:
+            if core.phase[core.cfg.window(window)] == 0:
                 self.call(now, window)
 
     def call(self, now, window):
@@ -100,7 +100,7 @@ class TicketLevelHall:
         if core.call_next(now, window) != OK:
             return
         core.start(now, window)
-        prefix = self.cfg.services[core.cur_service[core.cfg.window_index[window]]][0]
+        prefix = self.cfg.services[core.cur_service[core.cfg.window(window)]][0]
         duration = max(1, round(self.service_time(self.mean_service[prefix])))
         self.push(now + duration, self.DONE, window)
 

@@ -65,7 +65,7 @@ class Hall(RuleBasedStateMachine):
     def call_next(self, window, dt):
         self.step(dt)
         core = self.core
-        w = core.cfg.window_index[window]
+        w = core.cfg.window(window)
         before = self.waiting_entries()
         transfers = list(core.transfers)
         due = [a for a in core.appointments if a[0] - core.cfg.appointment_grace_s <= self.now]
@@ -136,7 +136,7 @@ class Hall(RuleBasedStateMachine):
     @rule(window=st.sampled_from(WINDOWS), level=st.integers(1, 5), dt=st.integers(0, 60))
     def rate(self, window, level, dt):
         self.step(dt)
-        done = self.core.last_done[self.core.cfg.window_index[window]]
+        done = self.core.last_done[self.core.cfg.window(window)]
         ticket = self.core.ticket_name(done[0], done[1]) if done else "A001"
         self.core.rate(self.now, window, ticket, level, (1,), "eval-%d" % window)
         self.absorb()

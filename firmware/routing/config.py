@@ -48,6 +48,19 @@ def _clock(where, key, value):
     return (hours * 60 + minutes) * 60
 
 
+_ONES = {}  # type: dict
+
+
+def _weights(weights):
+    # Unweighted windows (the usual case) share one all-ones bytes object per length.
+    if all(w == 1 for w in weights):
+        ones = _ONES.get(len(weights))
+        if ones is None:
+            ones = _ONES[len(weights)] = bytes(weights)
+        return ones
+    return bytes(weights)
+
+
 class HallConfig:
     # services: list of tuples (prefix, name, open_s, last_ticket_s, close_s, quota,
     #           service_s, limit_s, max_wait_s, materials)
@@ -97,7 +110,7 @@ class HallConfig:
         windows = doc.get("windows")
         if not isinstance(windows, list) or not windows or len(windows) > 250:
             raise ConfigError("%s: windows: expected a list of 1..250 windows" % source)
-        self.window_index = {}
+        self._index = bytearray(256)      # window number -> index + 1 (a dict costs ~2 KB more)
         self.numbers = array("B")
         self.window_services = []
         self.window_weights = []
@@ -109,10 +122,10 @@ class HallConfig:
         for k, (where, backup) in enumerate(backups):
             if backup is None:
                 self.backup.append(0xFF)
-            elif backup not in self.window_index or backup == self.numbers[k]:
+            elif self.window(backup) < 0 or backup == self.numbers[k]:
                 raise _err(where, "backup", "no other window %r" % (backup,))
             else:
-                self.backup.append(self.window_index[backup])
+                self.backup.append(self.window(backup))
         staff = doc.get("staff", {})
         if not isinstance(staff, dict):
             raise ConfigError("%s: staff: expected a table of id = name" % source)
@@ -162,7 +175,7 @@ class HallConfig:
             if key not in ("number", "services", "backup", "evaluator"):
                 raise _err(where, key, "unknown key")
         number = _int(where, "number", win.get("number"), 1, 250)
-        if number in self.window_index:
+        if self._index[number]:
             raise _err(where, "number", "window %d appears twice" % number)
         services = win.get("services")
         if not isinstance(services, list) or not services:
@@ -181,12 +194,18 @@ class HallConfig:
         evaluator = win.get("evaluator")
         if evaluator is not None and type(evaluator) is not str:
             raise _err(where, "evaluator", "expected a device id")
-        self.window_index[number] = len(self.numbers)
+        self._index[number] = len(self.numbers) + 1
         self.numbers.append(number)
         self.window_services.append(bytes(indexes))
-        self.window_weights.append(bytes(weights))
+        self.window_weights.append(_weights(weights))
         self.evaluator.append(evaluator)
         backups.append((where, win.get("backup")))
+
+    def window(self, number):
+        # The index of window `number`, or -1.
+        if type(number) is not int or not 0 <= number < 256:
+            return -1
+        return self._index[number] - 1
 
     def service_count(self):
         return len(self.services)

@@ -117,6 +117,7 @@ class RoutingCore:
         self.stats = DayStats(services, windows, config.rating_levels)
         self.replaying = False
         self.journal_records = 0
+        self.compact_every = 20000            # records between snapshots (and at every close of day)
         self._start_day(now)
 
     # ---- journal ------------------------------------------------------------------------
@@ -130,9 +131,12 @@ class RoutingCore:
 
     def _run(self, op, now, args):
         # Execute, journal, then return: the caller acknowledges only after this returns.
+        day = self.day
         self._roll_day(now, op != 19)
         result = self._exec(op, now, args)
         self._log(op, now, args)
+        if op == 19 or self.day != day or self.journal_records >= self.compact_every:
+            self.compact()                    # snapshot plus tail: bounded over days
         return result
 
     def _exec(self, op, now, args):
@@ -170,6 +174,8 @@ class RoutingCore:
 
     def compact(self):
         # Replace the journal with one snapshot of the current state.
+        if self.replaying:
+            return
         body = jr.pack(self.snapshot())
         self.storage.replace((jr.record(jr.KIND_SNAPSHOT, body),))
         self.journal_records = 0
@@ -542,7 +548,7 @@ class RoutingCore:
     # ---- window operations ------------------------------------------------------------------
 
     def _window(self, window):
-        return self.cfg.window_index.get(window, -1)
+        return self.cfg.window(window)
 
     def _ready(self, w):
         if w < 0:

@@ -28,7 +28,7 @@ class Queues:
         self.live[q] += 1
 
     def _grow(self, q, ring, size):
-        cap = 8 if ring is None else 2 * (len(ring) // 3)
+        cap = 8 if ring is None else (len(ring) // 3) * 3 // 2     # grow by half
         new = array("H", bytes(6 * cap))
         for k in range(size):
             src = self._at(q, k)

@@ -386,3 +386,23 @@ def test_bad_configs_are_rejected_with_key_and_reason():
             assert str(exc).startswith("hall.toml: ") and key in str(exc), str(exc)
             continue
         raise AssertionError("accepted %r" % (doc,))
+
+
+def test_journal_stays_bounded_over_days_of_operation():
+    core = open_hall(windows=(1,))
+    sizes = []
+    for day in range(3):
+        t = at("09:00") + day * 86400
+        core.window_open(t, 1)
+        core.login(t, 1, "S1")
+        for k in range(30):
+            core.issue(t + k, "A")
+            core.call_next(t + k, 1)
+            core.start(t + k, 1)
+            core.finish(t + k, 1)
+        core.close_day(at("17:30") + day * 86400)
+        sizes.append(core.storage.size())
+        again = RoutingCore.recover(core.cfg, core.storage, t)
+        assert again.fingerprint() == core.fingerprint()
+    assert max(sizes) - min(sizes) < 64, sizes      # a snapshot a day, not a growing log
+    assert core.stats.closed_days[-1][1] == 30
