@@ -44,14 +44,15 @@ def _put_str(out, name, value):
 
 
 @micropython.native
-def encode_payload(msg):
+def encode_payload(msg, reserve=0):
     # Returns (type id, payload bytes); raises PayloadError naming the offending field.
+    # With reserve=N the bytearray starts with N zero bytes for a header to fill in place.
     if not isinstance(msg, dict):
         raise PayloadError("a message is a JSON object")
     number = number_for(msg.get("type"))
     names = FIELDS[number]
     at = SPEC_AT[number] + 3
-    out = bytearray()
+    out = bytearray(reserve)
     for k in range(len(names)):
         name = names[k]
         ftype = SPEC[at + k]

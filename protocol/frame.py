@@ -137,10 +137,24 @@ def encode_frame(dst, src, seq, flags, type_id, payload, version=VERSION):
 
 def encode_message(msg, dst, src, seq, flags=None):
     # A frame for a message dict; flags default to the schema's must-deliver setting.
-    type_id, payload = encode_payload(msg)
+    # The payload is encoded behind room for the header, so nothing is copied twice.
+    type_id, content = encode_payload(msg, HEADER_SIZE)
+    end = len(content)
+    if end - HEADER_SIZE > MAX_PAYLOAD:
+        raise TooLongError("payload of %d bytes, at most %d" % (end - HEADER_SIZE, MAX_PAYLOAD))
     if flags is None:
         flags = FLAG_ACK_REQ if must_deliver(type_id) else 0
-    return encode_frame(dst, src, seq, flags, type_id, payload)
+    content[0] = (VERSION << 4) | (flags & 0x0F)
+    content[1] = dst & 0xFF
+    content[2] = src & 0xFF
+    content[3] = seq & 0xFF
+    content[4] = type_id
+    crc = crc16(content, 0, end)
+    content.append(crc >> 8)
+    content.append(crc & 0xFF)
+    out = bytearray(end + 4)                  # + CRC, 1 COBS code byte, 1 delimiter
+    _stuff_into(content, end + 2, out)
+    return out
 
 
 class StreamDecoder:
