@@ -1,0 +1,104 @@
+# A device's own configuration (config.json on its filesystem): who it is, what it does, how
+# it reaches the hub. validate() raises ConfigError naming the file, the key and the reason;
+# redacted() is the only form in which a configuration may be shown or logged.
+
+ROLES = ("hub", "dispenser", "caller", "evaluator", "display")
+SECRET_NAMES = ("password", "psk", "secret", "token")
+KINDS = ("ordinary", "priority", "appointment")
+KNOWN = ("id", "role", "hall", "board", "bus_address", "window", "service_keys", "rating_levels",
+         "wifi", "mqtt", "texts", "transport")
+
+
+class ConfigError(Exception):
+    pass
+
+
+def _valid_id(name):
+    if type(name) is not str or not 0 < len(name) <= 32:
+        return False
+    for ch in name:
+        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or ch == "-" or ch == "_"):
+            return False
+    return True
+
+
+def validate(doc, source="config.json"):
+    def fail(key, reason):
+        raise ConfigError("%s: %s: %s" % (source, key, reason))
+
+    if not isinstance(doc, dict):
+        raise ConfigError("%s: expected a JSON object" % source)
+    for key in doc:
+        if key not in KNOWN:
+            fail(key, "unknown key")
+    for key in ("id", "hall"):
+        if not _valid_id(doc.get(key)):
+            fail(key, "expected 1-32 of a-z 0-9 - _, got %r" % (doc.get(key),))
+    role = doc.get("role")
+    if role not in ROLES:
+        fail("role", "expected one of %s, got %r" % (", ".join(ROLES), role))
+    if type(doc.get("board")) is not str:
+        fail("board", "expected the name of a board file under boards/")
+    transport = doc.get("transport", "serial")
+    if transport not in ("serial", "mqtt"):
+        fail("transport", "expected serial or mqtt")
+    address = doc.get("bus_address")
+    if role == "hub":
+        if address not in (None, 0):
+            fail("bus_address", "the hub is always address 0")
+    elif transport == "serial" and (type(address) is not int or not 1 <= address <= 253):
+        fail("bus_address", "expected 1..253 (0 is the hub, 254-255 are reserved), got %r" % (address,))
+    window = doc.get("window")
+    if role in ("caller", "evaluator"):
+        if type(window) is not int or not 1 <= window <= 250:
+            fail("window", "a %s belongs to a window 1..250, got %r" % (role, window))
+    elif window is not None:
+        fail("window", "only callers and evaluators belong to a window")
+    if role == "dispenser":
+        keys = doc.get("service_keys")
+        if not isinstance(keys, list) or not keys:
+            fail("service_keys", "expected a list: one entry per key, like {\"service\": \"A\"}")
+        for k, entry in enumerate(keys):
+            where = "service_keys[%d]" % k
+            if not isinstance(entry, dict) or type(entry.get("service")) is not str:
+                fail(where, "expected {\"service\": PREFIX} with an optional \"kind\"")
+            if entry.get("kind", "ordinary") not in KINDS:
+                fail(where + ".kind", "expected one of %s" % ", ".join(KINDS))
+    if role == "evaluator" and doc.get("rating_levels", 5) not in (4, 5):
+        fail("rating_levels", "expected 4 or 5")
+    for section in ("wifi", "mqtt"):
+        value = doc.get(section)
+        if value is not None and not isinstance(value, dict):
+            fail(section, "expected a table")
+    if transport == "mqtt":
+        mqtt = doc.get("mqtt") or {}
+        if type(mqtt.get("host")) is not str:
+            fail("mqtt.host", "a device on MQTT needs the broker's host")
+    return doc
+
+
+def redacted(doc):
+    # A copy with every secret replaced, at any depth: for status output and logs.
+    if isinstance(doc, dict):
+        out = {}
+        for key in doc:
+            if type(key) is str and key.lower() in SECRET_NAMES:
+                out[key] = "***" if doc[key] else ""
+            else:
+                out[key] = redacted(doc[key])
+        return out
+    if isinstance(doc, list):
+        return [redacted(item) for item in doc]
+    return doc
+
+
+def load(path):
+    import json
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except OSError as exc:
+        raise ConfigError("%s: cannot read (%s)" % (path, exc))
+    except ValueError as exc:
+        raise ConfigError("%s: not valid JSON (%s)" % (path, exc))
+    return validate(doc, path)

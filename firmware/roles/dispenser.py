@@ -1,0 +1,126 @@
+# Ticket dispenser role: a service key asks the hub for a ticket; the issued ticket is printed
+# on the ESC/POS printer, the print is checked with the printer's real-time status, and the
+# result goes back to the hub, so a ticket that did not print is voided or reprinted there,
+# never silently lost. Sans-IO: methods take the time (ms ticks) and append actions to out:
+#   ("send", message dict)          to the hub (must-deliver ones through the link)
+#   ("print", bytes)                to the printer UART
+#   ("query", bytes)                a DLE EOT status request; answer with printer_reply()
+#   ("show", what, detail)          the status LED / display: ready, wait, out_of_paper,
+#                                   printer_fault, refused (detail: reason), offline
+#   ("status",)                     the printer state changed: send a status message now
+from firmware.clock import local_date, local_text
+from firmware.drivers import escpos
+from protocol.ticks import ticks_add, ticks_diff
+
+_KINDS = {"ordinary": 0, "priority": 1, "appointment": 2}
+
+
+class DispenserRole:
+    PRINTER_TIMEOUT_MS = 3000     # no status reply this long after printing: a fault
+    PAPER_CHECK_MS = 30000        # idle paper-sensor checks
+    REQUEST_TIMEOUT_MS = 10000    # no answer from the hub: show offline
+
+    def __init__(self, config, texts, now, first_req=1):
+        self.keys = config["service_keys"]
+        self.hall = config["hall"]
+        self.texts = texts
+        self.tz_offset_s = 8 * 3600
+        self.out = []
+        self.req = first_req & 0xFFFF
+        self.pending = None           # (req, sent at) while the hub is asked for a ticket
+        self.job = None               # (ticket name, step) while a print is being checked
+        self.job_at = 0
+        self.printer = escpos.OK
+        self.next_paper_check = ticks_add(now, self.PAPER_CHECK_MS)
+        self.printed = 0
+
+    def key(self, index, now):
+        if index >= len(self.keys):
+            return
+        if self.printer in (escpos.PAPER_OUT, escpos.FAULT):
+            self.out.append(("show", "out_of_paper" if self.printer == escpos.PAPER_OUT
+                             else "printer_fault", 0))
+            return
+        if self.pending is not None or self.job is not None:
+            self.out.append(("show", "wait", 0))      # one ticket at a time
+            return
+        entry = self.keys[index]
+        self.req = (self.req + 1) & 0xFFFF
+        self.pending = (self.req, now)
+        self.out.append(("send", {"type": "ticket_request", "req": self.req,
+                                  "service": entry["service"],
+                                  "kind": _KINDS[entry.get("kind", "ordinary")], "booking": ""}))
+        self.out.append(("show", "wait", 0))
+
+    def message(self, msg, now):
+        kind = msg["type"]
+        if kind == "time_sync":
+            self.tz_offset_s = msg["tz_min"] * 60
+        elif kind == "ticket_issued" and self.pending and msg["req"] == self.pending[0]:
+            self.pending = None
+            self._print(msg, now)
+        elif kind == "ticket_refused" and self.pending and msg["req"] == self.pending[0]:
+            self.pending = None
+            self.out.append(("show", "refused", msg["reason"]))
+
+    def _print(self, msg, now):
+        clock = local_text(msg["issued"], self.tz_offset_s)
+        qr_data = "QMS1|%s|%s|%s" % (self.hall, local_date(msg["issued"], self.tz_offset_s),
+                                     msg["ticket"])
+        data = escpos.ticket(self.texts, msg["service"], msg["ticket"], msg["ahead"],
+                             msg["wait_min"] // 60, (msg["wait_max"] + 59) // 60, clock, qr_data)
+        self.job = (msg["ticket"], 0)
+        self.job_at = now
+        self.out.append(("print", data))
+        self.out.append(("query", escpos.QUERY_OFFLINE))
+
+    def printer_reply(self, query, reply, now):
+        # The one-byte answer to a ("query", ...) action.
+        if query == escpos.QUERY_PAPER:
+            self._set_printer(escpos.paper_state(reply))
+            if self.job is not None:
+                self._done(0)                  # the printer was not stopped: it printed
+            return
+        state = escpos.offline_state(reply)
+        if self.job is None:
+            if state != escpos.OK:
+                self._set_printer(state)
+            return
+        if state == escpos.OK:                         # printed: now how much paper is left
+            self.job = (self.job[0], 1)
+            self.out.append(("query", escpos.QUERY_PAPER))
+        else:
+            self._set_printer(state)
+            self._done(1 if state == escpos.PAPER_OUT else 2)
+
+    def _done(self, result):
+        # result: protocol codes.PRINT_RESULTS (0 ok, 1 paper out, 2 fault, 3 timeout)
+        ticket = self.job[0]
+        self.job = None
+        if result == 0:
+            self.printed += 1
+        self.out.append(("send", {"type": "print_result", "ticket": ticket, "result": result}))
+        self.out.append(("show", "ready" if result == 0 else
+                         ("out_of_paper" if result == 1 else "printer_fault"), 0))
+
+    def _set_printer(self, state):
+        if state != self.printer:
+            self.printer = state
+            self.out.append(("status",))
+
+    def gave_up(self, msg, now):
+        # The link could not deliver a message to the hub.
+        if msg.get("type") == "ticket_request":
+            self.pending = None
+            self.out.append(("show", "offline", 0))
+
+    def tick(self, now):
+        if self.job is not None and ticks_diff(now, self.job_at) >= self.PRINTER_TIMEOUT_MS:
+            self._set_printer(escpos.FAULT)
+            self._done(3)
+        if self.pending is not None and ticks_diff(now, self.pending[1]) >= self.REQUEST_TIMEOUT_MS:
+            self.pending = None
+            self.out.append(("show", "offline", 0))
+        if self.job is None and ticks_diff(now, self.next_paper_check) >= 0:
+            self.next_paper_check = ticks_add(now, self.PAPER_CHECK_MS)
+            self.out.append(("query", escpos.QUERY_PAPER))

@@ -1,0 +1,92 @@
+# Board files and device configs: the shipped ones are valid; bad ones are refused with the
+# file, the key and the reason; secrets never survive redaction. Both runtimes.
+import json
+import os
+
+from firmware import boards, devconfig
+
+_ROOT = os.getenv("QMS_ROOT") or __file__.rsplit("/", 3)[0]
+SHIPPED = ("esp32-devkitc-dispenser", "esp32-s3-caller", "esp32-c3-evaluator", "host")
+
+
+def _board(name):
+    with open(_ROOT + "/boards/" + name + ".json") as f:
+        return json.load(f)
+
+
+def _refused(validate, doc, key, reason):
+    try:
+        validate(doc, "boards/x.json")
+    except (boards.BoardError, devconfig.ConfigError) as exc:
+        text = str(exc)
+        assert text.startswith("boards/x.json: " + key + ": "), text
+        assert reason in text, text
+        return
+    raise AssertionError("accepted: " + key)
+
+
+def test_shipped_boards_are_valid():
+    for name in SHIPPED:
+        board = boards.load(_ROOT + "/boards/" + name + ".json")
+        assert board["board"] == name
+        assert "bus" in board["uarts"]
+
+
+def test_bad_boards_name_the_key_and_reason():
+    b = _board("esp32-devkitc-dispenser")
+    b["uarts"]["printer"]["tx"] = 34
+    _refused(boards.validate, b, "uarts.printer.tx", "input-only")
+    b = _board("esp32-devkitc-dispenser")
+    b["keys"]["pins"][1] = 7
+    _refused(boards.validate, b, "keys.pins[1]", "reserved")
+    b = _board("esp32-devkitc-dispenser")
+    b["status_led"] = 16
+    _refused(boards.validate, b, "status_led", "already used by uarts.bus.rx")
+    b = _board("esp32-c3-evaluator")
+    b["uarts"]["bus"]["id"] = 2
+    _refused(boards.validate, b, "uarts.bus.id", "not free")
+    b = _board("esp32-c3-evaluator")
+    b["display"]["pins"]["scl"] = 19
+    _refused(boards.validate, b, "display.pins.scl", "USB console")
+    b = _board("esp32-s3-caller")
+    b["mcu"] = "esp8266"
+    _refused(boards.validate, b, "mcu", "expected one of")
+    b = _board("host")
+    b["speed"] = 1
+    _refused(boards.validate, b, "speed", "unknown key")
+
+
+def dispenser():
+    return {"id": "disp-1", "role": "dispenser", "hall": "district-1",
+            "board": "esp32-devkitc-dispenser", "bus_address": 17,
+            "service_keys": [{"service": "A"}, {"service": "A", "kind": "priority"}, {"service": "B"}],
+            "wifi": {"ssid": "hall", "password": "s3cret-wifi"},
+            "mqtt": {"host": "10.0.0.2", "user": "disp-1", "password": "s3cret-mqtt"}}
+
+
+def test_device_configs_are_validated():
+    devconfig.validate(dispenser())
+    cases = [
+        ("role", "teapot", "role", "expected one of"),
+        ("bus_address", 0, "bus_address", "0 is the hub"),
+        ("id", "Disp 1", "id", "a-z"),
+        ("window", 3, "window", "only callers and evaluators"),
+    ]
+    for field, value, key, reason in cases:
+        doc = dispenser()
+        doc[field] = value
+        _refused(devconfig.validate, doc, key, reason)
+    doc = dispenser()
+    doc["service_keys"][1]["kind"] = "vip"
+    _refused(devconfig.validate, doc, "service_keys[1].kind", "expected one of")
+    caller = {"id": "caller-3", "role": "caller", "hall": "h", "board": "esp32-s3-caller",
+              "bus_address": 33}
+    _refused(devconfig.validate, caller, "window", "belongs to a window")
+
+
+def test_secrets_never_survive_redaction():
+    shown = devconfig.redacted(dispenser())
+    text = json.dumps(shown)
+    assert "s3cret" not in text
+    assert shown["wifi"]["password"] == "***" and shown["mqtt"]["user"] == "disp-1"
+    assert dispenser()["wifi"]["password"] == "s3cret-wifi"       # the original is untouched
