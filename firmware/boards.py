@@ -135,13 +135,6 @@ def validate(board, source="board"):
 
 
 def load(path):
-    # Read and validate a board file; BoardError names the file when it is not valid JSON.
-    import json
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except OSError as exc:
-        raise BoardError("%s: cannot read (%s)" % (path, exc))
-    except ValueError as exc:
-        raise BoardError("%s: not valid JSON (%s)" % (path, exc))
-    return validate(doc, path)
+    # Read and validate a file; the error names the file when it is not valid JSON.
+    from firmware.jsonfile import load as load_json
+    return load_json(path, BoardError, validate)

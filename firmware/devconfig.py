@@ -93,12 +93,6 @@ def redacted(doc):
 
 
 def load(path):
-    import json
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except OSError as exc:
-        raise ConfigError("%s: cannot read (%s)" % (path, exc))
-    except ValueError as exc:
-        raise ConfigError("%s: not valid JSON (%s)" % (path, exc))
-    return validate(doc, path)
+    # Read and validate a file; the error names the file when it is not valid JSON.
+    from firmware.jsonfile import load as load_json
+    return load_json(path, ConfigError, validate)
