@@ -1,0 +1,130 @@
+# A device (or the hub) on the serial bus, sans-IO: a role with its link, stream decoder and
+# frame encoder. feed() takes bytes from the line; transmit() gives the bytes to write; the
+# role's other actions (print, board, voice, screen...) are left in `hardware` for the shell.
+# Heartbeats and status go out on their own; a device that hears nothing from the hub for
+# HUB_SILENT_MS tells its role (hub_lost), and recovers by itself when the hub is heard again.
+from protocol.codec import decode_payload, encode_payload
+from protocol.frame import FRAME, REJECTED, StreamDecoder, encode_frame
+from protocol.link import Link, GAVE_UP
+from protocol.schema import HUB, BROADCAST, must_deliver, NAK_UNKNOWN_TYPE, NAK_BAD_PAYLOAD, \
+    NAK_NEWER_VERSION
+from protocol.ticks import ticks_add, ticks_diff
+
+ROLE_CODES = {"hub": 0, "dispenser": 1, "caller": 2, "evaluator": 3, "display": 4}
+_NAKS = {"unknown_type": NAK_UNKNOWN_TYPE, "bad_payload": NAK_BAD_PAYLOAD,
+         "newer_version": NAK_NEWER_VERSION}
+
+
+class Node:
+    STATUS_MS = 10000            # status / heartbeat period
+    HUB_SILENT_MS = 15000        # the hub sends time_sync at least this often
+
+    def __init__(self, address, role, role_name, now, info=None, rto_ms=100, first_seq=0):
+        self.address = address
+        self.role = role
+        self.role_name = role_name
+        self.is_hub = address == HUB
+        self.link = Link(address, first_seq=first_seq, rto_ms=rto_ms)
+        self.decoder = StreamDecoder()
+        self.hardware = []
+        self.info = info            # callable -> dict(fw, uptime, reset_cause, free_heap, rssi)
+        self.next_status = ticks_add(now, 500)
+        self.heard_hub = now
+        self.hub_online = True
+        self.log = None             # optional callable(text) for a monitor
+
+    # ---- incoming -------------------------------------------------------------------------
+
+    def feed(self, data, now, utc=0):
+        dec = self.decoder
+        i = 0
+        end = len(data)
+        while i < end:
+            i = dec.feed(data, i, end)
+            if dec.result == FRAME:
+                self._frame(now, utc)
+            elif dec.result == REJECTED:
+                if dec.reason in _NAKS and dec.flags & 1 and dec.dst == self.address:
+                    self.link.reject(dec.src, dec.seq, _NAKS[dec.reason])
+
+    def _frame(self, now, utc):
+        dec = self.decoder
+        if dec.dst != self.address and dec.dst != BROADCAST:
+            return                                  # someone else's frame on the bus
+        if not self.is_hub and dec.src == HUB:
+            self.heard_hub = now
+            if not self.hub_online:
+                self.hub_online = True
+                self.next_status = now              # back: report at once
+        payload = dec.payload()
+        if not self.link.receive(dec.src, dec.dst, dec.seq, dec.flags, dec.type_id, payload,
+                                 dec.crc, now):
+            return
+        msg = decode_payload(dec.type_id, payload, 0, len(payload), True)
+        if self.log is not None:
+            self.log("rx %d->%d %s" % (dec.src, dec.dst, msg))
+        if self.is_hub:
+            self.role.message(dec.src, msg, utc)
+        else:
+            self.role.message(msg, now)
+
+    # ---- outgoing -------------------------------------------------------------------------
+
+    def send(self, dst, msg, now):
+        type_id, payload = encode_payload(msg)
+        self.link.send(dst, type_id, payload, must_deliver(type_id) and dst != BROADCAST, now)
+
+    def transmit(self, now, utc=0):
+        # Bytes to write now (a transmission starts with 0x00), or b"".
+        self._collect(now)
+        if self.is_hub:
+            if ticks_diff(now, self.next_status) >= 0:   # time and a sign of life for all
+                self.next_status = ticks_add(now, self.HUB_SILENT_MS // 3)
+                self.send(BROADCAST, {"type": "time_sync", "utc": utc,
+                                      "tz_min": self.role.core.cfg.tz_offset_s // 60}, now)
+        else:
+            self._housekeeping(now)
+        for event in self.link.take_events():
+            if event[0] == GAVE_UP and not self.is_hub and hasattr(self.role, "gave_up"):
+                msg = decode_payload(event[3], event[4], 0, len(event[4]))
+                self.role.gave_up(msg, now)
+                self._collect(now)
+        packets = self.link.poll(now)
+        if not packets:
+            return b""
+        out = bytearray(b"\x00")
+        for p in packets:
+            out.extend(encode_frame(p.dst, self.address, p.seq, p.flags, p.type_id, p.payload))
+        return bytes(out)
+
+    def _collect(self, now):
+        for action in self.role.out:
+            if action[0] == "send":
+                if self.is_hub:
+                    self.send(action[1], action[2], now)
+                else:
+                    self.send(HUB, action[1], now)
+            else:
+                self.hardware.append(action)
+        self.role.out = []
+
+    def _housekeeping(self, now):
+        if self.hub_online and ticks_diff(now, self.heard_hub) >= self.HUB_SILENT_MS:
+            self.hub_online = False
+            if hasattr(self.role, "hub_lost"):
+                self.role.hub_lost(now)
+                self._collect(now)
+        if ticks_diff(now, self.next_status) >= 0:
+            self.next_status = ticks_add(now, self.STATUS_MS)
+            self.send(HUB, self.status(), now)
+
+    def status(self):
+        info = self.info() if self.info is not None else {}
+        stats = self.link.stats
+        printer = getattr(self.role, "printer", 0)
+        return {"type": "status", "role": ROLE_CODES.get(self.role_name, 0),
+                "fw": info.get("fw", "dev"), "uptime": info.get("uptime", 0),
+                "reset_cause": info.get("reset_cause", 0), "free_heap": info.get("free_heap", 0),
+                "rx_errors": min(self.decoder.rejected(), 0xFFFF),
+                "retries": min(stats["retries"], 0xFFFF), "give_ups": min(stats["give_ups"], 0xFFFF),
+                "rssi": info.get("rssi", 0), "printer": printer}

@@ -1,0 +1,175 @@
+# Hub role: the bridge between the devices' messages and the routing core, and the registry of
+# every device (online or not, last seen, its last status). Sans-IO: message() and tick() take
+# the time twice, ms ticks for link timing and UTC seconds for the core, and append
+# ("send", address, message dict) actions to out.
+from firmware.routing.core import OK, REFUSED
+
+_COMMANDS = {"call_next": "call_next", "recall": "recall", "start": "start", "finish": "finish",
+             "no_show": "no_show", "hold": "hold", "pause": "pause", "resume": "resume",
+             "window_open": "window_open", "window_close": "window_close",
+             "staff_logout": "logout"}
+_WITH_TICKET = {"call_ticket": "call_ticket", "call_back": "call_back"}
+DEVICE_OFFLINE = 6            # alert kind
+PRINTER = 5
+BROADCAST = 0xFF
+
+
+class Device:
+    # What the hub knows of one device.
+    def __init__(self, address, ident, role, window):
+        self.address = address
+        self.id = ident
+        self.role = role
+        self.window = window
+        self.last_seen = None        # UTC seconds
+        self.online = False
+        self.status = None           # the last status message
+
+
+class HubRole:
+    OFFLINE_AFTER_S = 30             # no frame for this long: the device is offline
+
+    def __init__(self, core, devices):
+        # devices: iterable of device configs (id, role, bus_address, window).
+        self.core = core
+        self.out = []
+        self.devices = {}
+        for doc in devices:
+            dev = Device(doc["bus_address"], doc["id"], doc["role"], doc.get("window"))
+            self.devices[dev.address] = dev
+        self.by_window = {}
+        for dev in self.devices.values():
+            if dev.window is not None:
+                self.by_window[(dev.role, dev.window)] = dev.address
+
+    def _send(self, address, msg):
+        if address is not None:
+            self.out.append(("send", address, msg))
+
+    def _displays(self, msg):
+        for dev in self.devices.values():
+            if dev.role == "display":
+                self._send(dev.address, msg)
+
+    def message(self, src, msg, now):
+        # A message from the device at bus address src, at UTC second now.
+        dev = self.devices.get(src)
+        if dev is None:
+            return                                     # not one of ours
+        dev.last_seen = now
+        if not dev.online:
+            dev.online = True
+        kind = msg["type"]
+        core = self.core
+        core.out = []
+        if kind == "status":
+            dev.status = msg
+            return
+        if kind == "ticket_request" and dev.role == "dispenser":
+            core.issue(now, msg["service"], msg["kind"], device=dev.id, req=msg["req"])
+            self._relay(now, reply_to=(src, msg["req"]))
+        elif kind == "print_result" and dev.role == "dispenser":
+            if msg["result"]:                          # not printed: void it, tell the hall
+                core.cancel(now, msg["ticket"])
+                self._displays({"type": "alert", "kind": PRINTER, "window": 0, "service": "",
+                                "ticket": msg["ticket"], "value": msg["result"]})
+            self._relay(now)
+        elif kind in _COMMANDS or kind in _WITH_TICKET or kind in ("transfer", "staff_login"):
+            window = msg["window"]
+            if dev.role != "caller" or dev.window != window:
+                self._send(src, {"type": "command_result", "req": msg["req"], "window": window,
+                                 "result": REFUSED})   # only a window's own caller runs it
+                return
+            if kind in _COMMANDS:
+                result = getattr(core, _COMMANDS[kind])(now, window, device=dev.id, req=msg["req"])
+            elif kind in _WITH_TICKET:
+                result = getattr(core, _WITH_TICKET[kind])(now, window, msg["ticket"],
+                                                           device=dev.id, req=msg["req"])
+            elif kind == "transfer":
+                result = core.transfer(now, window, msg["service"], msg["to_window"],
+                                       device=dev.id, req=msg["req"])
+            else:
+                result = core.login(now, window, msg["staff"], device=dev.id, req=msg["req"])
+            self._send(src, {"type": "command_result", "req": msg["req"], "window": window,
+                             "result": result})
+            self._relay(now)
+        elif kind == "rating" and dev.role == "evaluator":
+            core.rate(now, msg["window"], msg["ticket"], msg["level"], msg["reasons"], evaluator=dev.id)
+            self._relay(now)
+
+    def _relay(self, now, reply_to=None):
+        # Turn the core's outputs into messages for the devices that show them.
+        core = self.core
+        cfg = core.cfg
+        for o in core.out:
+            kind = o[0]
+            if kind == "issued" and reply_to is not None:
+                self._send(reply_to[0], {
+                    "type": "ticket_issued", "req": reply_to[1], "ticket": core.ticket_name(o[1], o[2]),
+                    "service": cfg.services[o[1]][0], "kind": o[3], "ahead": o[4],
+                    "wait_min": o[5], "wait_max": o[6], "issued": o[7]})
+            elif kind == "refused" and reply_to is not None:
+                self._send(reply_to[0], {"type": "ticket_refused", "req": reply_to[1],
+                                         "service": o[1], "reason": o[2]})
+            elif kind == "window":
+                self._window_state(o[1])
+            elif kind == "called":
+                number = cfg.numbers[o[1]]
+                self._displays({"type": "display_update", "window": number,
+                                "ticket": core.ticket_name(o[2], o[3]), "text": "",
+                                "voice": 2 if o[4] else 1, "blink": 5})
+            elif kind == "rating_request":
+                number = cfg.numbers[o[1]]
+                staff = o[4] or ""
+                self._send(self.by_window.get(("evaluator", number)), {
+                    "type": "rating_request", "window": number, "ticket": core.ticket_name(o[2], o[3]),
+                    "staff": staff, "staff_name": cfg.staff.get(staff, ""),
+                    "levels": cfg.rating_levels, "timeout_s": cfg.rating_window_s})
+            elif kind == "rating_result":
+                self._send(self.by_window.get(("evaluator", o[1])), {
+                    "type": "rating_result", "window": o[1], "ticket": o[2], "result": o[3]})
+            elif kind == "queue":
+                open_windows = 0
+                for w in range(len(core.state)):
+                    open_windows += core.state[w] == 1 and o[1] in cfg.window_services[w]
+                self._displays({"type": "queue_status", "service": cfg.services[o[1]][0],
+                                "waiting": o[2], "open": open_windows})
+            elif kind == "alert":
+                self._displays({"type": "alert", "kind": o[1],
+                                "window": cfg.numbers[o[2]] if o[2] != 0xFF else 0,
+                                "service": cfg.services[o[3]][0] if o[3] != 0xFF else "",
+                                "ticket": core.ticket_name(o[3], o[4]) if o[4] and o[3] != 0xFF else "",
+                                "value": min(o[5], 0xFFFF)})
+        core.out = []
+
+    def _window_state(self, w):
+        number = self.core.cfg.numbers[w]
+        state, phase, ticket, recalls, waiting, staff = self.core.window_view(w)
+        self._send(self.by_window.get(("caller", number)), {
+            "type": "window_state", "window": number, "state": state, "phase": phase,
+            "ticket": ticket, "recalls": recalls, "waiting": min(waiting, 0xFFFF), "staff": staff})
+
+    def tick(self, now):
+        self.core.out = []
+        self.core.tick(now)
+        self._relay(now)
+        for dev in self.devices.values():
+            if dev.online and dev.last_seen is not None and now - dev.last_seen > self.OFFLINE_AFTER_S:
+                dev.online = False
+                self._displays({"type": "alert", "kind": DEVICE_OFFLINE,
+                                "window": dev.window or 0, "service": "", "ticket": dev.id[:32],
+                                "value": 0})
+
+    def status_table(self):
+        # One row per device, for hallctl status: no secrets are held here to leak.
+        rows = []
+        for address in sorted(self.devices):
+            dev = self.devices[address]
+            st = dev.status or {}
+            rows.append({"id": dev.id, "address": address, "role": dev.role, "window": dev.window,
+                         "online": dev.online, "last_seen": dev.last_seen,
+                         "fw": st.get("fw"), "uptime": st.get("uptime"),
+                         "reset_cause": st.get("reset_cause"), "free_heap": st.get("free_heap"),
+                         "rx_errors": st.get("rx_errors"), "printer": st.get("printer"),
+                         "rssi": st.get("rssi")})
+        return rows

@@ -1,0 +1,115 @@
+# A whole service through every role, over real frames on a shared virtual bus: the dispenser
+# issues and prints a ticket, the caller calls it, the window board and the hall display show
+# it, the evaluator takes a rating, and the hub's journal records all of it.
+from firmware.node import Node
+from firmware.roles.hub import HubRole
+from firmware.roles.dispenser import DispenserRole
+from firmware.roles.caller import CallerRole
+from firmware.roles.evaluator import EvaluatorRole
+from firmware.roles.display import DisplayRole
+from firmware.routing.core import RoutingCore
+from firmware.drivers import escpos
+from firmware.texts import printer_texts
+from hall import at, config
+from t_dispenser import TEXTS
+
+HEAPSIZE = "512K"   # the hub's routing code, every role and the protocol in one process
+
+DEVICES = [
+    {"id": "disp-1", "role": "dispenser", "bus_address": 17,
+     "service_keys": [{"service": "A"}], "hall": "district-1"},
+    {"id": "caller-1", "role": "caller", "bus_address": 33, "window": 1},
+    {"id": "eval-1", "role": "evaluator", "bus_address": 49, "window": 1},
+    {"id": "display-1", "role": "display", "bus_address": 65},
+]
+
+
+class Bus:
+    # Every node hears every transmission (RS485 multi-drop without collisions).
+    def __init__(self, start_utc):
+        self.utc0 = start_utc
+        self.core = RoutingCore(config(), now=start_utc)
+        self.hub = Node(0, HubRole(self.core, DEVICES), "hub", 0)
+        self.dispenser = Node(17, DispenserRole(DEVICES[0], printer_texts(TEXTS), 0), "dispenser", 0)
+        self.caller = Node(33, CallerRole(DEVICES[1], 0), "caller", 0)
+        self.evaluator = Node(49, EvaluatorRole(DEVICES[2], 0), "evaluator", 0)
+        self.display = Node(65, DisplayRole(DEVICES[3], 0), "display", 0)
+        self.nodes = [self.hub, self.dispenser, self.caller, self.evaluator, self.display]
+        self.ms = 0
+
+    def run(self, ms, step=10):
+        end = self.ms + ms
+        while self.ms < end:
+            utc = self.utc0 + self.ms // 1000
+            if self.ms % 1000 == 0:
+                self.hub.role.tick(utc)
+            for node in self.nodes:
+                wire = node.transmit(self.ms, utc)
+                if wire:
+                    for other in self.nodes:
+                        if other is not node:
+                            other.feed(wire, self.ms, utc)
+            self.printer_answers()
+            self.ms += step
+
+    def printer_answers(self):
+        # The dispenser's printer: prints, then answers status queries (all is well).
+        hw = self.dispenser.hardware
+        for action in list(hw):
+            if action[0] == "query":
+                self.dispenser.role.printer_reply(action[1], 0x12, self.ms)
+        self.printed = getattr(self, "printed", []) + [a[1] for a in hw if a[0] == "print"]
+        hw.clear()
+
+    def hw(self, node, kind):
+        items = [a for a in node.hardware if a[0] == kind]
+        node.hardware = [a for a in node.hardware if a[0] != kind]
+        return items
+
+
+def test_a_whole_service_through_every_role():
+    bus = Bus(at("09:00"))
+    core = bus.core
+    core.window_open(at("09:00"), 1)
+    core.login(at("09:00"), 1, "S1")
+    core.out = []
+    bus.run(1000)
+    bus.dispenser.role.key(0, bus.ms)                        # a citizen takes a ticket
+    bus.run(1000)
+    assert len(bus.printed) == 1 and bus.printed[0].find(b"A001") >= 0
+    assert bus.dispenser.role.printed == 1
+    bus.caller.role.key(0, bus.ms)                           # staff: next
+    bus.run(1000)
+    boards = bus.hw(bus.caller, "board")
+    assert ("board", "请A001号到1号窗口", 5) in boards
+    screens = bus.hw(bus.display, "screen")
+    assert any(s[1] and s[1][0] == "请 A001 号到 1 号窗口" for s in screens)
+    assert bus.hw(bus.display, "voice") and bus.hw(bus.caller, "voice")
+    bus.caller.role.key(2, bus.ms)                           # start
+    bus.run(500)
+    bus.caller.role.key(3, bus.ms)                           # finish
+    bus.run(1000)
+    assert bus.evaluator.role.asking is not None
+    assert ("lights", 0b11111) in bus.evaluator.hardware
+    bus.evaluator.role.key(0, bus.ms)                        # 非常满意
+    bus.run(1000)
+    assert core.stats.staff_ratings["S1"][1] == 1
+    again = RoutingCore.recover(core.cfg, core.storage, at("09:00"))
+    assert again.fingerprint() == core.fingerprint()         # the journal has all of it
+    assert again.stats.window_served[0] == 1
+    assert bus.hub.role.status_table()[0]["online"]
+
+
+def test_a_device_that_loses_the_hub_says_so_and_recovers():
+    bus = Bus(at("09:00"))
+    core = bus.core
+    core.window_open(at("09:00"), 1)
+    core.login(at("09:00"), 1, "S1")
+    bus.run(1000)
+    bus.nodes.remove(bus.hub)                                # the hub loses power
+    bus.run(Node.HUB_SILENT_MS + 1000, step=50)
+    assert not bus.caller.hub_online
+    assert ("board", "连接中断", 0) in bus.hw(bus.caller, "board")
+    bus.nodes.insert(0, bus.hub)                             # and comes back
+    bus.run(Node.HUB_SILENT_MS, step=50)
+    assert bus.caller.hub_online
