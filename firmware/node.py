@@ -35,20 +35,20 @@ class Node:
 
     # ---- incoming -------------------------------------------------------------------------
 
-    def feed(self, data, now, utc=0):
-        dec = self.decoder
+    def feed(self, data, now, utc=0, decoder=None):
+        # decoder: one per line when a hub listens on several (each needs its own framing).
+        dec = decoder or self.decoder
         i = 0
         end = len(data)
         while i < end:
             i = dec.feed(data, i, end)
             if dec.result == FRAME:
-                self._frame(now, utc)
+                self._frame(dec, now, utc)
             elif dec.result == REJECTED:
                 if dec.reason in _NAKS and dec.flags & 1 and dec.dst == self.address:
                     self.link.reject(dec.src, dec.seq, _NAKS[dec.reason])
 
-    def _frame(self, now, utc):
-        dec = self.decoder
+    def _frame(self, dec, now, utc):
         if dec.dst != self.address and dec.dst != BROADCAST:
             return                                  # someone else's frame on the bus
         if not self.is_hub and dec.src == HUB:

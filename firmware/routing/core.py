@@ -156,17 +156,21 @@ class RoutingCore:
         core = cls(config, storage, now)
         core.replaying = True
         skipped = 0
+        first = True
         for kind, body in jr.read_records(storage):
             try:
                 value = jr.unpack(body)[0]
                 if kind == jr.KIND_SNAPSHOT:
                     core.restore(value)
                 else:
+                    if first:                 # the journal's day, not the caller's `now`
+                        core._start_day(value[1])
                     core.journal_records += 1
                     core._roll_day(value[1], value[0] not in (18, 19))
                     core._exec(value[0], value[1], value[2:])
             except Exception:                 # a record this build cannot apply: never boot-loop
                 skipped += 1
+            first = False
         core.replaying = False
         core.out = []
         core.replay_skipped = skipped

@@ -406,3 +406,10 @@ def test_journal_stays_bounded_over_days_of_operation():
         assert again.fingerprint() == core.fingerprint()
     assert max(sizes) - min(sizes) < 64, sizes      # a snapshot a day, not a growing log
     assert core.stats.closed_days[-1][1] == 30
+
+
+def test_recovery_starts_on_the_journals_day_whatever_now_it_is_given():
+    core = open_hall(windows=(1,))
+    core.issue(at("09:00"), "A")
+    again = RoutingCore.recover(core.cfg, core.storage, 0)      # a clock not yet set at boot
+    assert again.fingerprint() == core.fingerprint()

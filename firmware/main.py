@@ -1,0 +1,101 @@
+# Entry points. On an ESP32, /main.py calls device_main(): read /config.json and /board.json,
+# build the hardware, run the role under asyncio with the watchdog. On the unix port a virtual
+# board runs as:  micropython -m firmware.main CONFIG.json bus=/dev/pts/N [printer=...]
+import sys
+
+CRASH_FILE = "/crashes"
+SAFE_AFTER = 3           # this many crashes in a row, each soon after boot: safe mode
+HEALTHY_MS = 60000       # running this long clears the count
+
+
+def _crashes(path, value=None):
+    try:
+        if value is None:
+            with open(path) as f:
+                return int(f.read() or "0")
+        with open(path, "w") as f:
+            f.write(str(value))
+    except (OSError, ValueError):
+        return 0
+    return value
+
+
+def safe_mode(reason):
+    # Stay reachable: no role, no watchdog, the REPL and mpremote work. A technician fixes
+    # the config (or reflashes) and resets.
+    print("qms: SAFE MODE (%s): the REPL is free; fix /config.json and reset" % reason)
+
+
+def device_main():
+    import asyncio
+    import time
+    from firmware import boards, devconfig
+    from firmware.hw import esp32
+    from firmware.runtime import DeviceRuntime
+
+    count = _crashes(CRASH_FILE)
+    if count >= SAFE_AFTER:
+        safe_mode("%d crashes in a row soon after boot" % count)
+        return
+    _crashes(CRASH_FILE, count + 1)
+    try:
+        config = devconfig.load("/config.json")
+        board = boards.load("/board.json")
+    except (boards.BoardError, devconfig.ConfigError) as exc:
+        safe_mode(str(exc))
+        return
+    start = time.ticks_ms()
+    cause = esp32.reset_cause()
+    uarts = {}
+    for name in board["uarts"]:
+        uarts[name] = esp32.uart(board["uarts"][name])
+    runtime = DeviceRuntime(config, uarts, _Quiet(), start, keys=esp32.keys(board["keys"]),
+                            watchdog=esp32.watchdog(), info=lambda: esp32.info(start, cause))
+
+    async def healthy():
+        await asyncio.sleep_ms(HEALTHY_MS)
+        _crashes(CRASH_FILE, 0)
+
+    async def both():
+        asyncio.create_task(healthy())
+        await runtime.run()
+
+    asyncio.run(both())
+
+
+class _Quiet:
+    # On a device the LED board, screen and voice drivers take the actions (firmware issue
+    # follow-up); until then they are only logged when a console listens.
+    def show(self, action):
+        pass
+
+
+def host_main(argv):
+    import asyncio
+    import time
+    from firmware import devconfig
+    from firmware.hw.host import PtyUART, StdioPanel, info
+    from firmware.runtime import DeviceRuntime
+
+    if len(argv) < 2:
+        print("usage: micropython -m firmware.main CONFIG.json bus=PTY [printer=PTY] [voice=PTY]")
+        sys.exit(2)
+    try:
+        config = devconfig.load(argv[0])
+    except devconfig.ConfigError as exc:
+        print("qms: %s" % exc)
+        sys.exit(2)
+    uarts = {}
+    for spec in argv[1:]:
+        name, _, path = spec.partition("=")
+        uarts[name] = PtyUART(path)
+    panel = StdioPanel()
+    start = time.ticks_ms()
+    runtime = DeviceRuntime(config, uarts, panel, start, info=info,
+                            first_seq=config["bus_address"] * 7)
+    panel.event("ready", config["id"])
+    asyncio.run(runtime.run())
+
+
+if __name__ == "__main__":
+    host_main(sys.argv[1:])

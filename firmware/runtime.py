@@ -1,0 +1,119 @@
+# The device runtime: reads the UARTs and keys, feeds the node and its role, writes what they
+# produce, and carries out hardware actions. step() is one synchronous pass (so tests can
+# drive it); run() loops it under asyncio and feeds the watchdog only while passes complete.
+from firmware.keys import KeyScanner, PRESS
+from firmware.node import Node
+from firmware.drivers.dfplayer import VoicePlayer
+
+
+def make_role(config, now):
+    role = config["role"]
+    if role == "dispenser":
+        from firmware.roles.dispenser import DispenserRole
+        from firmware.texts import printer_texts
+        return DispenserRole(config, printer_texts(config["texts"]), now)
+    if role == "caller":
+        from firmware.roles.caller import CallerRole
+        return CallerRole(config, now)
+    if role == "evaluator":
+        from firmware.roles.evaluator import EvaluatorRole
+        return EvaluatorRole(config, now)
+    if role == "display":
+        from firmware.roles.display import DisplayRole
+        return DisplayRole(config, now)
+    raise ValueError("role %s does not run on a device runtime" % role)
+
+
+class DeviceRuntime:
+    def __init__(self, config, uarts, panel, now, keys=None, watchdog=None, info=None, first_seq=0):
+        # uarts: name -> object with write/any/readinto ("bus" required); panel: shows actions
+        # (and, on a host board, delivers key presses); keys: raw-bitmask reader or None.
+        self.config = config
+        self.uarts = uarts
+        self.panel = panel
+        self.keys = keys
+        self.scanner = KeyScanner(16) if keys is not None else None
+        self.watchdog = watchdog
+        self.role = make_role(config, now)
+        self.node = Node(config["bus_address"], self.role, config["role"], now, info=info,
+                         first_seq=first_seq)
+        self.voice = VoicePlayer() if "voice" in uarts else None
+        self.queries = []                       # printer status queries awaiting their byte
+        self.buf = bytearray(256)
+        self.passes = 0
+
+    def step(self, now):
+        bus = self.uarts["bus"]
+        while bus.any():
+            n = bus.readinto(self.buf)
+            if not n:
+                break
+            self.node.feed(memoryview(self.buf)[:n], now)
+        self._keys(now)
+        if hasattr(self.role, "tick"):
+            self.role.tick(now)
+        out = self.node.transmit(now)
+        if out:
+            bus.write(out)
+        self._printer(now)
+        for action in self.node.hardware:
+            self._perform(action, now)
+        self.node.hardware = []
+        if self.voice is not None:
+            self.voice.tick(now)
+            self._flush_voice()
+        self.passes += 1
+        if self.watchdog is not None:
+            self.watchdog.feed()                # only reached when the pass completed
+
+    def _keys(self, now):
+        if self.scanner is not None:
+            for event, key in self.scanner.scan(self.keys.raw(), now):
+                if event == PRESS:
+                    self.role.key(key, now)
+            self.scanner.take()
+        presses = getattr(self.panel, "presses", None)
+        if presses:
+            for key in presses:
+                self.role.key(key, now)
+            presses.clear()
+
+    def _printer(self, now):
+        printer = self.uarts.get("printer")
+        if printer is None:
+            return
+        while self.queries and printer.any():
+            n = printer.readinto(memoryview(self.buf)[:1])
+            if not n:
+                break
+            self.role.printer_reply(self.queries.pop(0), self.buf[0], now)
+
+    def _perform(self, action, now):
+        kind = action[0]
+        if kind == "print" and "printer" in self.uarts:
+            self.uarts["printer"].write(action[1])
+        elif kind == "query" and "printer" in self.uarts:
+            self.queries.append(action[1])
+            self.uarts["printer"].write(action[1])
+        elif kind == "voice" and self.voice is not None:
+            self.voice.play(action[1], now)
+            self._flush_voice()
+        if kind == "status":
+            self.node.next_status = now         # the printer changed: report at once
+        self.panel.show(action if kind != "print" else ("print", len(action[1])))
+
+    def _flush_voice(self):
+        for frame in self.voice.out:
+            self.uarts["voice"].write(frame)
+        self.voice.out = []
+
+    async def run(self, period_ms=5):
+        # MicroPython only (tests drive step() with their own time).
+        import asyncio
+        import time
+        while not getattr(self.panel, "quit", False):
+            poll = getattr(self.panel, "poll", None)
+            if poll is not None:
+                poll()
+            self.step(time.ticks_ms())
+            await asyncio.sleep_ms(period_ms)
