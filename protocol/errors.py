@@ -1,28 +1,13 @@
-# The protocol's exception tree. The stream decoder never raises on wire bytes;
-# these are for encoding bad messages and for callers that ask for strict checks.
+# The protocol's exception tree. The stream decoder never raises on wire bytes (it counts and
+# skips them, with a reason); these are for encoding bad messages and for sending.
 
 
 class ProtocolError(Exception):
     pass
 
 
-class FrameError(ProtocolError):
-    pass
-
-
-class ChecksumError(FrameError):
-    pass
-
-
-class TooLongError(FrameError):
-    pass
-
-
-class TruncatedError(FrameError):
-    pass
-
-
-class VersionError(FrameError):
+class TooLongError(ProtocolError):
+    # A payload or frame over the maximum size.
     pass
 
 
@@ -35,9 +20,6 @@ class PayloadError(ProtocolError):
     pass
 
 
-class LinkError(ProtocolError):
-    pass
-
-
-class QueueFull(LinkError):
+class QueueFull(ProtocolError):
+    # The link already holds as many must-deliver messages as it may.
     pass

@@ -31,7 +31,6 @@ BROADCAST = const(0xFF)
 #   FIELDS   message number -> tuple of field names (the table's interned strings, not copies)
 #   NAMES    message number -> message name
 #   _INDEX   type id -> message number + 1 (0: no such type)
-#   _NUMBER  message name -> message number
 def _compact():
     import sys
     import protocol
@@ -44,11 +43,9 @@ def _compact():
     fields = []
     names = []
     index = bytearray(256)
-    number_of = {}
     for number, row in enumerate(table):
         type_id, name, must, row_fields = row
         index[type_id] = number + 1
-        number_of[name] = number
         names.append(name)
         spec_at.append(len(spec))
         spec.append(type_id)
@@ -57,17 +54,21 @@ def _compact():
         for field in row_fields:
             spec.append(field[1])
         fields.append(tuple([field[0] for field in row_fields]))
-    return bytes(spec), spec_at, tuple(fields), tuple(names), index, number_of
+    return bytes(spec), spec_at, tuple(fields), tuple(names), index
 
 
-SPEC, SPEC_AT, FIELDS, NAMES, _INDEX, _NUMBER = _compact()
+SPEC, SPEC_AT, FIELDS, NAMES, _INDEX = _compact()
 COUNT = len(NAMES)
 del _compact
 
 
 def number_of(name):
-    # Message number for a name, or -1. Allocates nothing.
-    return _NUMBER.get(name, -1)
+    # Message number for a name, or -1. Allocates nothing. A scan of 37 names, most of which
+    # differ in their first character, costs less than the ~1 KB a dict would keep.
+    for number in range(COUNT):
+        if NAMES[number] == name:
+            return number
+    return -1
 
 
 def number_of_id(type_id):
@@ -103,7 +104,7 @@ def by_id(type_id):
 
 
 def by_name(name):
-    number = _NUMBER.get(name, -1)
+    number = number_of(name)
     return row_at(number) if number >= 0 else None
 
 

@@ -1,6 +1,6 @@
 """Benchmarks: figures and ratios measured in one run, printed (or as one JSON object).
 
-    python tools/bench.py protocol [--json]
+    python tools/bench.py protocol|routing|firmware [--json]
 """
 import argparse
 import json
@@ -128,7 +128,25 @@ def bench_routing():
     }
 
 
-BENCHES = {"protocol": bench_protocol, "routing": bench_routing}
+def bench_firmware():
+    """Each device role through a simulated day (600 minutes of traffic) on the unix port:
+    the peak heap in use after gc, and how much it grew after warm-up."""
+    script = ROOT / "tests" / "portable" / "mp_role_day.py"
+    extra = [script] + sorted((ROOT / "tests" / "portable").glob("*.py"))
+    mpybuild.build(BUILD, extra_flat=extra)
+    result = {}
+    for role in ("dispenser", "caller", "evaluator", "display"):
+        proc = mpybuild.run(BUILD, module="mp_role_day", heapsize="96K", args=(role, "600"),
+                            timeout=900)
+        if proc.returncode:
+            raise RuntimeError("MicroPython %s day failed:\n%s%s" % (role, proc.stdout, proc.stderr))
+        values = dict(line.split(" ", 1) for line in proc.stdout.strip().splitlines())
+        result["role_heap_bytes_" + role] = int(values["peak"])
+        result["role_heap_growth_bytes_" + role] = int(values["growth"])
+    return result
+
+
+BENCHES = {"protocol": bench_protocol, "routing": bench_routing, "firmware": bench_firmware}
 
 
 def main(argv=None):

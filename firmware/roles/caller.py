@@ -18,6 +18,7 @@ COMMANDS = {"next": "call_next", "recall": "recall", "start": "start", "finish":
             "no_show": "no_show", "hold": "hold"}
 
 CLOSED, OPEN, PAUSED = 0, 1, 2
+MAX_HELD = 8              # held tickets the call-back key cycles through
 IDLE, CALLED, SERVING = 0, 1, 2
 
 
@@ -75,8 +76,10 @@ class CallerRole:
 
     def _do(self, action, now):
         if action in COMMANDS:
-            if action == "hold" and self.ticket:
+            if action == "hold" and self.ticket and self.ticket not in self.held:
                 self.held.append(self.ticket)
+                if len(self.held) > MAX_HELD:     # the hub keeps them all; this is a shortcut
+                    self.held.pop(0)
             self._send(COMMANDS[action])
         elif action == "call_back":
             if self.held:
