@@ -5,11 +5,20 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test run bench clean
 
-$(STAMP): pyproject.toml
+FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+
+$(STAMP): pyproject.toml $(FONT)
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# The CJK font LED-board glyphs are rendered from at provisioning (Debian: fonts-wqy-zenhei).
+$(FONT):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -qq fonts-wqy-zenhei >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq fonts-wqy-zenhei >/dev/null; }; \
+	else echo "make: install the font first: sudo apt-get install fonts-wqy-zenhei" >&2; exit 1; fi
 
 install: $(STAMP)
 

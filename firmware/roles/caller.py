@@ -131,3 +131,8 @@ class CallerRole:
 
 _LABELS = {"no_show": "过号", "transfer": "转移", "pause": "暂停"}
 _RESULTS = {1: "无人等候", 2: "操作无效", 3: "请先登录", 4: "无此号码", 5: "已过号"}
+
+# Every fixed phrase the board shows, for the glyphs prepared at provisioning (hallctl);
+# numbers and letters come from the ASCII glyphs.
+PHRASES = ("请", "号到", "号窗口", "(重呼)", "停止服务", "暂停服务", "正在办理", "等候", "人",
+           "确认", "转至:", "连接中断", "失败") + tuple(_LABELS.values()) + tuple(_RESULTS.values())

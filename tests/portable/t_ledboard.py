@@ -1,0 +1,43 @@
+# LED board composition, scrolling and MAX7219 output, with a tiny hand-made glyph set.
+from firmware.drivers.ledboard import LedBoard, max7219_writes
+
+# "A": 2 columns; "号": 3 columns, one pixel each at a known place (16 rows, top = high bit).
+GLYPHS = {"A": "8000" + "0001", "号": "4000" + "0000" + "0100", "号到": "ffff"}
+
+
+def test_longest_token_wins_and_unknown_characters_show_a_box():
+    b = LedBoard(GLYPHS, width=16)
+    assert bytes(b.compose("号到")) == bytes.fromhex("ffff")
+    assert bytes(b.compose("A号")) == bytes.fromhex("80000001" + "400000000100")
+    assert b.missing == 0
+    b.compose("Z")
+    assert b.missing == 1
+
+
+def test_short_text_is_centred_and_long_text_scrolls():
+    b = LedBoard(GLYPHS, width=8)
+    b.show("A")
+    frame = b.frame()
+    assert len(frame) == 16 and frame[6:10] == bytes.fromhex("80000001")
+    assert not b.scrolls()
+    b.show("AAAAA")                                   # 10 columns on an 8-column board
+    assert b.scrolls()
+    first = b.frame()
+    b.step()
+    assert b.frame() == first[2:] + b.frame()[-2:]    # one column further
+
+
+def test_max7219_bit_mapping():
+    # A 16x16 panel (2x2 modules): light column 9, row 10 -> module 3 (band 1, right), reg 3.
+    frame = bytearray(32)
+    value = 1 << (15 - 10)
+    frame[9 * 2] = value >> 8
+    frame[9 * 2 + 1] = value & 0xFF
+    writes = max7219_writes(frame, 16, 16)
+    assert len(writes) == 8 and all(len(w) == 8 for w in writes)
+    reg3 = writes[2]
+    assert reg3[0] == 3 and reg3[1] == 0x40           # the last module in the chain comes first
+    assert reg3[3:] == bytes((0, 3, 0, 3, 0))
+    for k in range(8):                                # nothing else lit (data bytes are odd)
+        for i in range(1, 8, 2):
+            assert writes[k][i] == (0x40 if (k, i) == (2, 1) else 0)
