@@ -104,7 +104,6 @@ class HallConfig:
         if not isinstance(services, list) or not services or len(services) > 64:
             raise ConfigError("%s: services: expected a list of 1..64 services" % source)
         self.services = []
-        self.prefix_index = {}
         for k, svc in enumerate(services):
             self.services.append(self._service("%s: services[%d]." % (source, k), svc))
         windows = doc.get("windows")
@@ -147,9 +146,8 @@ class HallConfig:
         if type(prefix) is not str or not 1 <= len(prefix) <= 2 or \
                 any(not "A" <= ch <= "Z" for ch in prefix):
             raise _err(where, "prefix", "expected one or two capital letters, got %r" % (prefix,))
-        if prefix in self.prefix_index:
+        if self.service(prefix) >= 0:
             raise _err(where, "prefix", "%s is used by another service" % prefix)
-        self.prefix_index[prefix] = len(self.services)
         name = svc.get("name", prefix)
         if type(name) is not str:
             raise _err(where, "name", "expected text")
@@ -185,11 +183,11 @@ class HallConfig:
         for entry in services:
             prefix, weight = (entry, 1) if type(entry) is str else (entry[0], entry[1]) \
                 if isinstance(entry, list) and len(entry) == 2 else (None, None)
-            if prefix not in self.prefix_index:
+            if self.service(prefix) < 0:
                 raise _err(where, "services", "no service %r" % (entry,))
-            if self.prefix_index[prefix] in indexes:
+            if self.service(prefix) in indexes:
                 raise _err(where, "services", "%s listed twice" % prefix)
-            indexes.append(self.prefix_index[prefix])
+            indexes.append(self.service(prefix))
             weights.append(_int(where, "services weight", weight, 1, 100))
         evaluator = win.get("evaluator")
         if evaluator is not None and type(evaluator) is not str:
@@ -200,6 +198,13 @@ class HallConfig:
         self.window_weights.append(_weights(weights))
         self.evaluator.append(evaluator)
         backups.append((where, win.get("backup")))
+
+    def service(self, prefix):
+        # The index of the service with this prefix, or -1 (a scan: cheaper than a dict's KB).
+        for k in range(len(self.services)):
+            if self.services[k][0] == prefix:
+                return k
+        return -1
 
     def window(self, number):
         # The index of window `number`, or -1.

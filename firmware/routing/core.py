@@ -390,7 +390,7 @@ class RoutingCore:
     # ---- tickets ----------------------------------------------------------------------------
 
     def service_index(self, prefix):
-        return self.cfg.prefix_index.get(prefix, -1)
+        return self.cfg.service(prefix)
 
     def parse_ticket(self, ticket):
         # "A012" or "AB012" -> (service index, number), or (-1, 0).
