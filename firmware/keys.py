@@ -46,3 +46,16 @@ class KeyScanner:
         events = self.events
         self.events = []
         return events
+
+
+def scan_matrix(rows, cols):
+    # Raw bitmask of a key matrix: drive one row low at a time and read the columns (pulled
+    # up, so a pressed key reads 0). rows/cols are pins with value(); key = row * ncols + col.
+    mask = 0
+    for r in range(len(rows)):
+        rows[r].value(0)
+        for c in range(len(cols)):
+            if not cols[c].value():
+                mask |= 1 << (r * len(cols) + c)
+        rows[r].value(1)
+    return mask

@@ -20,6 +20,20 @@ def _crashes(path, value=None):
     return value
 
 
+def boot_decision(path=CRASH_FILE):
+    # Count this boot as a possible crash; "safe" after SAFE_AFTER early crashes in a row.
+    # The count is cleared by healthy() once the device has run HEALTHY_MS.
+    count = _crashes(path)
+    if count >= SAFE_AFTER:
+        return "safe"
+    _crashes(path, count + 1)
+    return "run"
+
+
+def healthy(path=CRASH_FILE):
+    _crashes(path, 0)
+
+
 def safe_mode(reason):
     # Stay reachable: no role, no watchdog, the REPL and mpremote work. A technician fixes
     # the config (or reflashes) and resets.
@@ -33,11 +47,9 @@ def device_main():
     from firmware.hw import esp32
     from firmware.runtime import DeviceRuntime
 
-    count = _crashes(CRASH_FILE)
-    if count >= SAFE_AFTER:
-        safe_mode("%d crashes in a row soon after boot" % count)
+    if boot_decision() == "safe":
+        safe_mode("%d crashes in a row soon after boot" % SAFE_AFTER)
         return
-    _crashes(CRASH_FILE, count + 1)
     try:
         config = devconfig.load("/config.json")
         board = boards.load("/board.json")
@@ -49,18 +61,39 @@ def device_main():
     uarts = {}
     for name in board["uarts"]:
         uarts[name] = esp32.uart(board["uarts"][name])
-    runtime = DeviceRuntime(config, uarts, _Quiet(), start, keys=esp32.keys(board["keys"]),
-                            watchdog=esp32.watchdog(), info=lambda: esp32.info(start, cause))
+    if config["role"] == "hub":
+        runtime = _hub_runtime(uarts, start)
+    else:
+        runtime = DeviceRuntime(config, uarts, _Quiet(), start, keys=esp32.keys(board["keys"]),
+                                watchdog=esp32.watchdog(), info=lambda: esp32.info(start, cause))
 
-    async def healthy():
+    async def cleared():
         await asyncio.sleep_ms(HEALTHY_MS)
-        _crashes(CRASH_FILE, 0)
+        healthy()
 
     async def both():
-        asyncio.create_task(healthy())
+        asyncio.create_task(cleared())
         await runtime.run()
 
     asyncio.run(both())
+
+
+def _hub_runtime(uarts, start):
+    # The hub on an ESP32: the routing core with its journal on flash (/journal.bin, replayed
+    # at boot), the hall from /hall.json, its devices from /devices.json.
+    import json
+    from firmware.routing.config import HallConfig
+    from firmware.routing.core import RoutingCore
+    from firmware.routing.journal import FileStorage
+    from firmware.hubrun import HubRuntime
+    from firmware.hw import esp32
+    with open("/hall.json") as f:
+        hall = HallConfig(json.load(f), "/hall.json")
+    with open("/devices.json") as f:
+        devices = json.load(f)
+    import time
+    core = RoutingCore.recover(hall, FileStorage("/journal.bin"), time.time() + 946684800)
+    return HubRuntime(core, devices, uarts["bus"], start, esp32.watchdog())
 
 
 class _Quiet:

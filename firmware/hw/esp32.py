@@ -25,20 +25,14 @@ class PinKeys:
 
 
 class MatrixKeys:
-    # A key matrix: drive one row low at a time, read the columns (pulled up).
+    # A key matrix: rows driven, columns pulled up; scanning is firmware.keys.scan_matrix.
     def __init__(self, spec):
         self.rows = [machine.Pin(p, machine.Pin.OUT, value=1) for p in spec["rows"]]
         self.cols = [machine.Pin(p, machine.Pin.IN, machine.Pin.PULL_UP) for p in spec["cols"]]
 
     def raw(self):
-        mask = 0
-        for r in range(len(self.rows)):
-            self.rows[r].value(0)
-            for c in range(len(self.cols)):
-                if not self.cols[c].value():
-                    mask |= 1 << (r * len(self.cols) + c)
-            self.rows[r].value(1)
-        return mask
+        from firmware.keys import scan_matrix
+        return scan_matrix(self.rows, self.cols)
 
 
 def keys(spec):
