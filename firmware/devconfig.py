@@ -6,7 +6,7 @@ ROLES = ("hub", "dispenser", "caller", "evaluator", "display")
 SECRET_NAMES = ("password", "psk", "secret", "token")
 KINDS = ("ordinary", "priority", "appointment")
 KNOWN = ("id", "role", "hall", "board", "bus_address", "window", "service_keys", "rating_levels",
-         "wifi", "mqtt", "texts", "transport")
+         "wifi", "mqtt", "texts", "glyphs", "transport", "transfer_services", "keymap")
 
 
 class ConfigError(Exception):

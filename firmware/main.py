@@ -64,8 +64,9 @@ def device_main():
     if config["role"] == "hub":
         runtime = _hub_runtime(uarts, start)
     else:
-        runtime = DeviceRuntime(config, uarts, _Quiet(), start, keys=esp32.keys(board["keys"]),
-                                watchdog=esp32.watchdog(), info=lambda: esp32.info(start, cause))
+        runtime = DeviceRuntime(config, uarts, esp32.Panel(board, config), start,
+                                keys=esp32.keys(board["keys"]), watchdog=esp32.watchdog(),
+                                info=lambda: esp32.info(start, cause))
 
     async def cleared():
         await asyncio.sleep_ms(HEALTHY_MS)
@@ -94,13 +95,6 @@ def _hub_runtime(uarts, start):
     import time
     core = RoutingCore.recover(hall, FileStorage("/journal.bin"), time.time() + 946684800)
     return HubRuntime(core, devices, uarts["bus"], start, esp32.watchdog())
-
-
-class _Quiet:
-    # On a device the LED board, screen and voice drivers take the actions (firmware issue
-    # follow-up); until then they are only logged when a console listens.
-    def show(self, action):
-        pass
 
 
 def host_main(argv):

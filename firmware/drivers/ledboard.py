@@ -4,6 +4,8 @@
 # become MAX7219 register writes for a panel of chained 8x8 modules.
 import binascii
 
+from protocol.ticks import ticks_add, ticks_diff
+
 
 class LedBoard:
     SCROLL_MS = 60              # one column every this many ms
@@ -20,6 +22,10 @@ class LedBoard:
         self.columns = bytearray()
         self.offset = 0
         self.missing = 0            # characters with no glyph (shown as a box)
+        self.blink_until = None
+        self.blink_from = 0
+        self.last_step = 0
+        self.dirty = False
 
     def compose(self, text):
         # The columns for text: the longest provisioned token at each place.
@@ -46,9 +52,38 @@ class LedBoard:
             out += c.to_bytes(self.rows_bytes, "big")
         return out
 
-    def show(self, text):
+    BLINK_MS = 500              # on and off halves of a blink
+
+    def show(self, text, blink_s=0, now=0):
+        # A new text; blink_s > 0 flashes it that many seconds (a call), then it stays lit.
         self.columns = self.compose(text)
         self.offset = 0
+        self.blink_until = ticks_add(now, blink_s * 1000) if blink_s else None
+        self.blink_from = now
+        self.last_step = now
+        self.dirty = True
+
+    def tick(self, now):
+        # The frame to show if it changed (a scroll step, a blink), else None.
+        blank = False
+        if self.blink_until is not None:
+            if ticks_diff(now, self.blink_until) >= 0:
+                self.blink_until = None
+                self.dirty = True
+            else:
+                phase = (ticks_diff(now, self.blink_from) // self.BLINK_MS) & 1
+                blank = phase == 1
+                if blank != getattr(self, "_blank", False):
+                    self.dirty = True
+        if self.scrolls() and ticks_diff(now, self.last_step) >= self.SCROLL_MS:
+            self.step()
+            self.last_step = now
+            self.dirty = True
+        if not self.dirty:
+            return None
+        self.dirty = False
+        self._blank = blank
+        return bytes(self.width * self.rows_bytes) if blank else self.frame()
 
     def frame(self):
         # The current `width` columns: centred when the text fits, else the scroll window.
@@ -94,4 +129,12 @@ def max7219_writes(frame, width, height=16):
             out.append(reg + 1)
             out.append(byte)
         writes.append(bytes(out))
+    return writes
+
+
+def max7219_init(modules, intensity=8):
+    # Transfers that wake a chain of MAX7219s: no BCD decode, full scan, brightness, no test.
+    writes = []
+    for reg, value in ((0x0C, 1), (0x09, 0), (0x0B, 7), (0x0A, intensity & 0x0F), (0x0F, 0)):
+        writes.append(bytes((reg, value)) * modules)
     return writes

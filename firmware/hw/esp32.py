@@ -58,3 +58,55 @@ def info(start_ms, cause):
     gc.collect()
     return {"fw": "1.0", "uptime": time.ticks_diff(time.ticks_ms(), start_ms) // 1000,
             "free_heap": gc.mem_free(), "reset_cause": cause}
+
+
+class Panel:
+    # Carries out a role's display actions on the board's parts: the MAX7219 LED board
+    # (blinking and scrolling on its own clock), the key lights (WS2812) and the status LED.
+    # Glyphs come from the device config (prepared at provisioning).
+    def __init__(self, board, config):
+        self.board = None
+        display = board.get("display")
+        if display is not None and display["kind"] == "max7219":
+            from firmware.drivers.ledboard import LedBoard, max7219_init
+            pins = display["pins"]
+            self.spi = machine.SoftSPI(baudrate=2000000, sck=machine.Pin(pins["clk"]),
+                                       mosi=machine.Pin(pins["din"]))
+            self.cs = machine.Pin(pins["cs"], machine.Pin.OUT, value=1)
+            self.board = LedBoard(config.get("glyphs", {}), display["width"], display["height"])
+            self.size = (display["width"], display["height"])
+            for transfer in max7219_init(display["width"] * display["height"] // 64):
+                self._transfer(transfer)
+        self.lights = None
+        lights = board.get("key_lights")
+        if lights is not None:
+            import neopixel
+            self.lights = neopixel.NeoPixel(machine.Pin(lights["ws2812"]), lights["count"])
+        self.led = machine.Pin(board["status_led"], machine.Pin.OUT) if "status_led" in board else None
+
+    def _transfer(self, data):
+        self.cs.value(0)
+        self.spi.write(data)
+        self.cs.value(1)
+
+    def show(self, action):
+        kind = action[0]
+        if kind == "board" and self.board is not None:
+            import time
+            self.board.show(action[1], action[2], time.ticks_ms())
+        elif kind == "lights" and self.lights is not None:
+            for k in range(len(self.lights)):
+                self.lights[k] = (0, 40, 0) if action[1] & (1 << k) else (0, 0, 0)
+            self.lights.write()
+        elif kind == "show" and self.led is not None:
+            self.led.value(0 if action[1] in ("out_of_paper", "printer_fault", "offline") else 1)
+
+    def poll(self):
+        # Called every pass: push a changed LED-board frame.
+        if self.board is not None:
+            import time
+            from firmware.drivers.ledboard import max7219_writes
+            frame = self.board.tick(time.ticks_ms())
+            if frame is not None:
+                for transfer in max7219_writes(frame, self.size[0], self.size[1]):
+                    self._transfer(transfer)

@@ -1,5 +1,5 @@
 # LED board composition, scrolling and MAX7219 output, with a tiny hand-made glyph set.
-from firmware.drivers.ledboard import LedBoard, max7219_writes
+from firmware.drivers.ledboard import LedBoard, max7219_writes, max7219_init
 
 # "A": 2 columns; "号": 3 columns, one pixel each at a known place (16 rows, top = high bit).
 GLYPHS = {"A": "8000" + "0001", "号": "4000" + "0000" + "0100", "号到": "ffff"}
@@ -41,3 +41,29 @@ def test_max7219_bit_mapping():
     for k in range(8):                                # nothing else lit (data bytes are odd)
         for i in range(1, 8, 2):
             assert writes[k][i] == (0x40 if (k, i) == (2, 1) else 0)
+
+
+def test_a_call_blinks_for_its_seconds_then_stays_lit():
+    b = LedBoard(GLYPHS, width=8)
+    b.show("A", blink_s=2, now=1000)
+    lit = b.tick(1000)
+    assert any(lit)
+    assert b.tick(1100) is None                       # nothing changed
+    assert not any(b.tick(1500))                      # the dark half of the blink
+    assert b.tick(2000) == lit
+    b.tick(2500)
+    assert b.tick(3000) == lit and b.tick(3600) is None   # after 2 s it stays lit
+
+
+def test_long_text_scrolls_on_its_own_clock():
+    b = LedBoard(GLYPHS, width=4)
+    b.show("AAAA", now=0)
+    first = b.tick(0)
+    assert b.tick(LedBoard.SCROLL_MS - 1) is None
+    assert b.tick(LedBoard.SCROLL_MS) != first
+
+
+def test_max7219_wake_up_sequence_for_a_chain():
+    writes = max7219_init(16, intensity=3)
+    assert writes[0] == bytes((0x0C, 1)) * 16 and writes[3] == bytes((0x0A, 3)) * 16
+    assert len(writes) == 5
