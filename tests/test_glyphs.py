@@ -30,3 +30,22 @@ def test_every_caller_text_composes_from_provisioned_glyphs():
     caller.message({"type": "window_state", "window": 3, "state": 1, "phase": 1,
                     "ticket": "A012", "recalls": 0, "waiting": 4, "staff": "S1"}, 0)
     assert caller.out[0][1] in texts
+
+
+def test_every_evaluator_screen_composes_with_staff_names_prepared():
+    from firmware.drivers.textscreen import TextScreen
+    from firmware.roles.evaluator import PHRASES as EVALUATOR, EvaluatorRole
+    staff_names = "张三李四"
+    glyphs = prepare(list(EVALUATOR) + list(staff_names))
+    screen = TextScreen(glyphs, 128, 64)
+    role = EvaluatorRole({"window": 3}, 0)
+    role.message({"type": "rating_request", "window": 3, "ticket": "A012", "staff": "S001",
+                  "staff_name": "张三", "levels": 5, "timeout_s": 30}, 0)
+    role.key(3, 10)
+    role.key(0, 20)
+    screens = [a[1] for a in role.out if a[0] == "screen"]
+    assert len(screens) == 3
+    for lines in screens:
+        screen.show(lines, 0)
+        assert screen.missing() == 0, lines
+        assert any(screen.tick(0))

@@ -62,7 +62,8 @@ def info(start_ms, cause):
 
 class Panel:
     # Carries out a role's display actions on the board's parts: the MAX7219 LED board
-    # (blinking and scrolling on its own clock), the key lights (WS2812) and the status LED.
+    # (blinking and scrolling on its own clock), the SSD1306 screen, the key lights (WS2812)
+    # and the status LED.
     # Glyphs come from the device config (prepared at provisioning).
     def __init__(self, board, config):
         self.board = None
@@ -77,6 +78,14 @@ class Panel:
             self.size = (display["width"], display["height"])
             for transfer in max7219_init(display["width"] * display["height"] // 64):
                 self._transfer(transfer)
+        self.screen = None
+        if display is not None and display["kind"] == "ssd1306":
+            from firmware.drivers.textscreen import TextScreen, SSD1306_INIT
+            pins = display["pins"]
+            self.i2c = machine.SoftI2C(scl=machine.Pin(pins["scl"]), sda=machine.Pin(pins["sda"]))
+            self.screen = TextScreen(config.get("glyphs", {}), display["width"], display["height"])
+            for command in SSD1306_INIT:
+                self.i2c.writeto(0x3C, bytes((0x00, command)))
         self.lights = None
         lights = board.get("key_lights")
         if lights is not None:
@@ -94,6 +103,9 @@ class Panel:
         if kind == "board" and self.board is not None:
             import time
             self.board.show(action[1], action[2], time.ticks_ms())
+        elif kind == "screen" and self.screen is not None:
+            import time
+            self.screen.show(action[1], time.ticks_ms())
         elif kind == "lights" and self.lights is not None:
             for k in range(len(self.lights)):
                 self.lights[k] = (0, 40, 0) if action[1] & (1 << k) else (0, 0, 0)
@@ -102,7 +114,15 @@ class Panel:
             self.led.value(0 if action[1] in ("out_of_paper", "printer_fault", "offline") else 1)
 
     def poll(self):
-        # Called every pass: push a changed LED-board frame.
+        # Called every pass: push a changed LED-board frame or screen.
+        if self.screen is not None:
+            import time
+            from firmware.drivers.textscreen import SSD1306_WINDOW
+            pages = self.screen.tick(time.ticks_ms())
+            if pages is not None:
+                for command in SSD1306_WINDOW:
+                    self.i2c.writeto(0x3C, bytes((0x00, command)))
+                self.i2c.writeto(0x3C, b"\x40" + pages)
         if self.board is not None:
             import time
             from firmware.drivers.ledboard import max7219_writes

@@ -3,6 +3,7 @@
 from firmware.drivers.dfplayer import call_clips
 
 ROWS = 8
+PHRASES = ("请", "号到", "号窗口", "等候:", "人")   # glyphs prepared at provisioning
 
 
 class DisplayRole:
@@ -27,7 +28,7 @@ class DisplayRole:
             self.render()
 
     def render(self):
-        lines = ["请 %s 号到 %d 号窗口" % call for call in self.calls]
+        lines = ["请%s号到%d号窗口" % call for call in self.calls]
         if self.waiting:
             lines.append("等候: " + "  ".join("%s %d人" % (s, self.waiting[s])
                                                for s in sorted(self.waiting)))

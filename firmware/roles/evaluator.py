@@ -8,6 +8,11 @@ LEVELS_5 = ("非常满意", "满意", "基本满意", "不满意", "非常不满
 LEVELS_4 = ("非常满意", "满意", "基本满意", "不满意")
 REASONS = ("态度不好", "等候太久", "业务不熟", "材料反复", "其他")    # key k -> reason code k+1
 
+# Every fixed phrase the screen shows, for the glyphs prepared at provisioning (with the
+# characters of the hall's staff names, which the hub sends at run time).
+PHRASES = LEVELS_5 + REASONS + ("工号", "请对本次服务评价", "请选择原因", "谢谢您的评价",
+                                 "欢迎再次光临", "评价未被记录", "号窗口")
+
 
 class EvaluatorRole:
     THANKS_MS = 3000

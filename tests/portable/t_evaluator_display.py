@@ -62,7 +62,7 @@ def test_hall_display_keeps_recent_calls_and_announces():
         d.message({"type": "display_update", "window": 1 + k % 3, "ticket": "A%03d" % k,
                    "text": "", "voice": 1, "blink": 3}, k)
     screens = take(d, "screen")
-    assert len(screens[-1][1]) == 8 and screens[-1][1][0] == "请 A009 号到 1 号窗口"
+    assert len(screens[-1][1]) == 8 and screens[-1][1][0] == "请A009号到1号窗口"
     d.message({"type": "display_update", "window": 1, "ticket": "A009", "text": "", "voice": 2,
                "blink": 3}, 20)
     out = take(d)

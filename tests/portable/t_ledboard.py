@@ -67,3 +67,19 @@ def test_max7219_wake_up_sequence_for_a_chain():
     writes = max7219_init(16, intensity=3)
     assert writes[0] == bytes((0x0C, 1)) * 16 and writes[3] == bytes((0x0A, 3)) * 16
     assert len(writes) == 5
+
+
+def test_text_screen_lays_lines_out_as_ssd1306_pages():
+    from firmware.drivers.textscreen import TextScreen
+    s = TextScreen(GLYPHS, width=16, height=32)         # two 16-pixel lines
+    s.show(["A", "号到"], now=0)
+    pages = s.tick(0)
+    assert len(pages) == 16 * 4 and s.missing() == 0
+    # line 0, "A" centred at column 7: 0x8000 = top row -> page 0 bit 0; 0x0001 = row 15 -> page 1 bit 7
+    assert pages[7] == 0x01 and pages[16 + 8] == 0x80
+    # line 1, "号到" = one all-lit column at column 7: pages 2 and 3 full
+    assert pages[2 * 16 + 7] == 0xFF and pages[3 * 16 + 7] == 0xFF
+    assert s.tick(10) is None                            # nothing changed
+    s.show(["AAAAAAAAAA"], now=100)                      # 20 columns on a 16-column screen
+    first = s.tick(100)
+    assert s.tick(100 + TextScreen.SCROLL_MS) != first   # it scrolls
