@@ -117,14 +117,9 @@ def max7219_writes(frame, width, height=16):
         out = bytearray()
         for module in range(across * rb - 1, -1, -1):
             band, col0 = module // across, (module % across) * 8
-            row = band * 8 + reg
             byte = 0
-            for c in range(8):
-                at = (col0 + c) * rb
-                value = 0
-                for k in range(rb):
-                    value = (value << 8) | frame[at + k]
-                if value & (1 << (height - 1 - row)):
+            for c in range(8):                          # band b is byte b of each column
+                if frame[(col0 + c) * rb + band] & (0x80 >> reg):
                     byte |= 0x80 >> c
             out.append(reg + 1)
             out.append(byte)

@@ -44,6 +44,18 @@ class TextScreen:
         self.dirty = False
         return self.pages()
 
+    def columns(self):
+        # The whole screen column-major (height/8 bytes a column, top row in the high bit),
+        # as max7219_writes() takes it for a big board of modules.
+        per = self.height // 8
+        out = bytearray(self.width * per)
+        frames = [line.frame() for line in self.lines]
+        for x in range(self.width):
+            for k in range(len(frames)):
+                out[x * per + 2 * k] = frames[k][2 * x]
+                out[x * per + 2 * k + 1] = frames[k][2 * x + 1]
+        return out
+
     def pages(self):
         # width x (height/8) bytes: page p, column x holds rows 8p..8p+7, top row in bit 0.
         out = bytearray(self.width * (self.height // 8))

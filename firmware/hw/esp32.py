@@ -60,32 +60,107 @@ def info(start_ms, cause):
             "free_heap": gc.mem_free(), "reset_cause": cause}
 
 
+class _Max7219:
+    # A chain of MAX7219 modules on a software SPI bus.
+    def __init__(self, display):
+        from firmware.drivers.ledboard import max7219_init
+        pins = display["pins"]
+        self.spi = machine.SoftSPI(baudrate=2000000, sck=machine.Pin(pins["clk"]),
+                                   mosi=machine.Pin(pins["din"]))
+        self.cs = machine.Pin(pins["cs"], machine.Pin.OUT, value=1)
+        self.width, self.height = display["width"], display["height"]
+        for transfer in max7219_init(self.width * self.height // 64):
+            self.write(transfer)
+
+    def write(self, data):
+        self.cs.value(0)
+        self.spi.write(data)
+        self.cs.value(1)
+
+    def frame(self, frame):
+        from firmware.drivers.ledboard import max7219_writes
+        for transfer in max7219_writes(frame, self.width, self.height):
+            self.write(transfer)
+
+
+class LedBoardOutput:
+    # A window's one-line LED board: "board" actions, blinking and scrolling on its own clock.
+    def __init__(self, display, glyphs):
+        from firmware.drivers.ledboard import LedBoard
+        self.panel = _Max7219(display)
+        self.board = LedBoard(glyphs, display["width"], display["height"])
+
+    def show(self, action, now):
+        if action[0] == "board":
+            self.board.show(action[1], action[2], now)
+
+    def poll(self, now):
+        frame = self.board.tick(now)
+        if frame is not None:
+            self.panel.frame(frame)
+
+
+class HallBoardOutput:
+    # The hall display's board of modules: "screen" actions, several lines of text.
+    def __init__(self, display, glyphs):
+        from firmware.drivers.textscreen import TextScreen
+        self.panel = _Max7219(display)
+        self.screen = TextScreen(glyphs, display["width"], display["height"])
+
+    def show(self, action, now):
+        if action[0] == "screen":
+            self.screen.show(action[1], now)
+
+    def poll(self, now):
+        if self.screen.tick(now) is not None:
+            self.panel.frame(self.screen.columns())
+
+
+class Ssd1306Output:
+    # A small I2C OLED (the evaluator's): "screen" actions as SSD1306 pages.
+    ADDRESS = 0x3C
+
+    def __init__(self, display, glyphs):
+        from firmware.drivers.textscreen import TextScreen, SSD1306_INIT
+        pins = display["pins"]
+        self.i2c = machine.SoftI2C(scl=machine.Pin(pins["scl"]), sda=machine.Pin(pins["sda"]))
+        self.screen = TextScreen(glyphs, display["width"], display["height"])
+        self._commands(SSD1306_INIT)
+
+    def _commands(self, commands):
+        for command in commands:
+            self.i2c.writeto(self.ADDRESS, bytes((0x00, command)))
+
+    def show(self, action, now):
+        if action[0] == "screen":
+            self.screen.show(action[1], now)
+
+    def poll(self, now):
+        from firmware.drivers.textscreen import SSD1306_WINDOW
+        pages = self.screen.tick(now)
+        if pages is not None:
+            self._commands(SSD1306_WINDOW)
+            self.i2c.writeto(self.ADDRESS, b"\x40" + pages)
+
+
+def display_output(display, glyphs):
+    # The output for a board's display, chosen by its description.
+    if display is None:
+        return None
+    if display["kind"] == "ssd1306":
+        return Ssd1306Output(display, glyphs)
+    if display["kind"] == "max7219":
+        return HallBoardOutput(display, glyphs) if display["height"] > 16 \
+            else LedBoardOutput(display, glyphs)
+    return None
+
+
 class Panel:
-    # Carries out a role's display actions on the board's parts: the MAX7219 LED board
-    # (blinking and scrolling on its own clock), the SSD1306 screen, the key lights (WS2812)
-    # and the status LED.
-    # Glyphs come from the device config (prepared at provisioning).
+    # Carries out a role's display actions on the board's parts: its display (see
+    # display_output), the key lights (WS2812) and the status LED. Glyphs come from the device
+    # config (prepared at provisioning).
     def __init__(self, board, config):
-        self.board = None
-        display = board.get("display")
-        if display is not None and display["kind"] == "max7219":
-            from firmware.drivers.ledboard import LedBoard, max7219_init
-            pins = display["pins"]
-            self.spi = machine.SoftSPI(baudrate=2000000, sck=machine.Pin(pins["clk"]),
-                                       mosi=machine.Pin(pins["din"]))
-            self.cs = machine.Pin(pins["cs"], machine.Pin.OUT, value=1)
-            self.board = LedBoard(config.get("glyphs", {}), display["width"], display["height"])
-            self.size = (display["width"], display["height"])
-            for transfer in max7219_init(display["width"] * display["height"] // 64):
-                self._transfer(transfer)
-        self.screen = None
-        if display is not None and display["kind"] == "ssd1306":
-            from firmware.drivers.textscreen import TextScreen, SSD1306_INIT
-            pins = display["pins"]
-            self.i2c = machine.SoftI2C(scl=machine.Pin(pins["scl"]), sda=machine.Pin(pins["sda"]))
-            self.screen = TextScreen(config.get("glyphs", {}), display["width"], display["height"])
-            for command in SSD1306_INIT:
-                self.i2c.writeto(0x3C, bytes((0x00, command)))
+        self.display = display_output(board.get("display"), config.get("glyphs", {}))
         self.lights = None
         lights = board.get("key_lights")
         if lights is not None:
@@ -93,20 +168,12 @@ class Panel:
             self.lights = neopixel.NeoPixel(machine.Pin(lights["ws2812"]), lights["count"])
         self.led = machine.Pin(board["status_led"], machine.Pin.OUT) if "status_led" in board else None
 
-    def _transfer(self, data):
-        self.cs.value(0)
-        self.spi.write(data)
-        self.cs.value(1)
-
     def show(self, action):
+        import time
         kind = action[0]
-        if kind == "board" and self.board is not None:
-            import time
-            self.board.show(action[1], action[2], time.ticks_ms())
-        elif kind == "screen" and self.screen is not None:
-            import time
-            self.screen.show(action[1], time.ticks_ms())
-        elif kind == "lights" and self.lights is not None:
+        if self.display is not None:
+            self.display.show(action, time.ticks_ms())
+        if kind == "lights" and self.lights is not None:
             for k in range(len(self.lights)):
                 self.lights[k] = (0, 40, 0) if action[1] & (1 << k) else (0, 0, 0)
             self.lights.write()
@@ -114,19 +181,7 @@ class Panel:
             self.led.value(0 if action[1] in ("out_of_paper", "printer_fault", "offline") else 1)
 
     def poll(self):
-        # Called every pass: push a changed LED-board frame or screen.
-        if self.screen is not None:
+        # Called every pass: push what changed on the display.
+        if self.display is not None:
             import time
-            from firmware.drivers.textscreen import SSD1306_WINDOW
-            pages = self.screen.tick(time.ticks_ms())
-            if pages is not None:
-                for command in SSD1306_WINDOW:
-                    self.i2c.writeto(0x3C, bytes((0x00, command)))
-                self.i2c.writeto(0x3C, b"\x40" + pages)
-        if self.board is not None:
-            import time
-            from firmware.drivers.ledboard import max7219_writes
-            frame = self.board.tick(time.ticks_ms())
-            if frame is not None:
-                for transfer in max7219_writes(frame, self.size[0], self.size[1]):
-                    self._transfer(transfer)
+            self.display.poll(time.ticks_ms())

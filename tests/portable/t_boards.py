@@ -6,7 +6,8 @@ import os
 from firmware import boards, devconfig
 
 _ROOT = os.getenv("QMS_ROOT") or __file__.rsplit("/", 3)[0]
-SHIPPED = ("esp32-devkitc-dispenser", "esp32-s3-caller", "esp32-c3-evaluator", "host")
+SHIPPED = ("esp32-devkitc-dispenser", "esp32-s3-caller", "esp32-c3-evaluator",
+           "esp32-devkitc-display", "host")
 
 
 def _board(name):

@@ -83,3 +83,16 @@ def test_text_screen_lays_lines_out_as_ssd1306_pages():
     s.show(["AAAAAAAAAA"], now=100)                      # 20 columns on a 16-column screen
     first = s.tick(100)
     assert s.tick(100 + TextScreen.SCROLL_MS) != first   # it scrolls
+
+
+def test_a_multi_line_board_of_modules_gets_each_line_in_its_bands():
+    from firmware.drivers.textscreen import TextScreen
+    s = TextScreen(GLYPHS, width=16, height=32)
+    s.show(["A", "号到"], now=0)
+    frame = s.columns()
+    assert len(frame) == 16 * 4
+    assert frame[7 * 4:7 * 4 + 4] == bytes((0x80, 0x00, 0xFF, 0xFF))   # line 0 top row; line 1 full
+    writes = max7219_writes(frame, 16, 32)             # 2 x 4 modules in one chain
+    reg1 = writes[0]                                    # register 1 = the top row of each band
+    # module 0 (band 0, left) is last in the transfer: column 7 lit -> bit 0x01
+    assert reg1[-2:] == bytes((1, 0x01))
