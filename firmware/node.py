@@ -56,6 +56,8 @@ class Node:
             if not self.hub_online:
                 self.hub_online = True
                 self.next_status = now              # back: report at once
+                if hasattr(self.role, "hub_back"):
+                    self.role.hub_back(now)
         payload = dec.payload()
         if not self.link.receive(dec.src, dec.dst, dec.seq, dec.flags, dec.type_id, payload,
                                  dec.crc, now):

@@ -128,6 +128,10 @@ class CallerRole:
         self.online = False
         self.show()
 
+    def hub_back(self, now):
+        self.online = True
+        self.show()
+
 
 _LABELS = {"no_show": "过号", "transfer": "转移", "pause": "暂停"}
 _RESULTS = {1: "无人等候", 2: "操作无效", 3: "请先登录", 4: "无此号码", 5: "已过号"}

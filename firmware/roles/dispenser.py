@@ -108,6 +108,12 @@ class DispenserRole:
             self.printer = state
             self.out.append(("status",))
 
+    def hub_lost(self, now):
+        self.out.append(("show", "offline", 0))
+
+    def hub_back(self, now):
+        self.out.append(("show", "ready", 0))
+
     def gave_up(self, msg, now):
         # The link could not deliver a message to the hub.
         if msg.get("type") == "ticket_request":

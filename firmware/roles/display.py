@@ -3,7 +3,7 @@
 from firmware.drivers.dfplayer import call_clips
 
 ROWS = 8
-PHRASES = ("请", "号到", "号窗口", "等候:", "人")   # glyphs prepared at provisioning
+PHRASES = ("请", "号到", "号窗口", "等候:", "人", "系统连接中断")   # glyphs prepared at provisioning
 
 
 class DisplayRole:
@@ -26,6 +26,12 @@ class DisplayRole:
         elif kind == "queue_status":
             self.waiting[msg["service"]] = msg["waiting"]
             self.render()
+
+    def hub_lost(self, now):
+        self.out.append(("screen", ["系统连接中断"] + ["请%s号到%d号窗口" % c for c in self.calls[:3]]))
+
+    def hub_back(self, now):
+        self.render()
 
     def render(self):
         lines = ["请%s号到%d号窗口" % call for call in self.calls]

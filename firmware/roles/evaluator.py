@@ -11,7 +11,7 @@ REASONS = ("态度不好", "等候太久", "业务不熟", "材料反复", "其�
 # Every fixed phrase the screen shows, for the glyphs prepared at provisioning (with the
 # characters of the hall's staff names, which the hub sends at run time).
 PHRASES = LEVELS_5 + REASONS + ("工号", "请对本次服务评价", "请选择原因", "谢谢您的评价",
-                                 "欢迎再次光临", "评价未被记录", "号窗口")
+                                 "欢迎再次光临", "评价未被记录", "号窗口", "系统连接中断")
 
 
 class EvaluatorRole:
@@ -72,6 +72,15 @@ class EvaluatorRole:
         self.out.append(("lights", 0))
         self.out.append(("screen", ["%s 工号%s" % self.staff, text]))
         self.thanks_until = ticks_add(now, self.THANKS_MS)
+
+    def hub_lost(self, now):
+        if self.asking is not None:           # no rating can reach the hub now
+            self.asking = None
+            self.out.append(("lights", 0))
+        self.out.append(("screen", ["%s 工号%s" % self.staff, "系统连接中断"]))
+
+    def hub_back(self, now):
+        self.out.append(("screen", ["%s 工号%s" % self.staff, "%d号窗口" % self.window]))
 
     def tick(self, now):
         if self.asking is not None and ticks_diff(now, self.asking[3]) >= 0:

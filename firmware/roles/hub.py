@@ -57,8 +57,10 @@ class HubRole:
         if dev is None:
             return                                     # not one of ours
         dev.last_seen = now
-        if not dev.online:
+        if not dev.online:                             # (re)contact: show it the truth
             dev.online = True
+            if dev.role == "caller" and self.core.cfg.window(dev.window) >= 0:
+                self._window_state(self.core.cfg.window(dev.window))
         kind = msg["type"]
         core = self.core
         core.out = []

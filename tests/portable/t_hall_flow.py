@@ -59,7 +59,7 @@ class Bus:
             if action[0] == "query":
                 self.dispenser.role.printer_reply(action[1], 0x12, self.ms)
         self.printed = getattr(self, "printed", []) + [a[1] for a in hw if a[0] == "print"]
-        hw.clear()
+        self.dispenser.hardware = [a for a in hw if a[0] not in ("print", "query")]
 
     def hw(self, node, kind):
         items = [a for a in node.hardware if a[0] == kind]
@@ -110,6 +110,11 @@ def test_a_device_that_loses_the_hub_says_so_and_recovers():
     bus.run(Node.HUB_SILENT_MS + 1000, step=50)
     assert not bus.caller.hub_online
     assert ("board", "连接中断", 0) in bus.hw(bus.caller, "board")
+    assert ("show", "offline", 0) in bus.hw(bus.dispenser, "show")
+    assert any(s[1][-1] == "系统连接中断" for s in bus.hw(bus.evaluator, "screen"))
+    assert any(s[1][0] == "系统连接中断" for s in bus.hw(bus.display, "screen"))
     bus.nodes.insert(0, bus.hub)                             # and comes back
     bus.run(Node.HUB_SILENT_MS, step=50)
-    assert bus.caller.hub_online
+    assert bus.caller.hub_online and bus.dispenser.hub_online
+    assert ("board", "1号窗口 等候0人", 0) in bus.hw(bus.caller, "board")   # the hub refreshed it
+    assert ("show", "ready", 0) in bus.hw(bus.dispenser, "show")
