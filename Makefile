@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: $(STAMP)
-	$(VENV)/bin/hallctl demo
+	$(VENV)/bin/hallsim run
 
 bench: $(STAMP)
 	$(PY) tools/bench.py protocol

@@ -1,0 +1,258 @@
+"""A simulated day in a hall, ticket by ticket, driving the real routing core in virtual time.
+
+Events sit in a heap ordered by (time, kind, insertion counter), so equal times run in a fixed
+order and a seed fixes the whole day. Citizens arrive by a Poisson process whose rate changes
+through the day, take a ticket, and give up after an exponential patience; staff open their
+windows by the roster, call as soon as they are free, take breaks once the current citizen is
+done, and close at the end of their shift; served citizens rate at the window's evaluator.
+"""
+import heapq
+import math
+import random
+from dataclasses import dataclass, field
+
+from firmware.routing.core import RoutingCore, OK, FINISHED, CANCELLED, UNSERVED, PRIORITY
+
+SHIFT, DONE, ARRIVE, GIVE_UP, TICK, SAMPLE = range(6)
+
+
+@dataclass
+class Ticket:
+    service: str
+    name: str
+    issued: int
+    kind: int
+    naive: int
+    how: int = -1                  # codes as in RoutingCore's "ended" output; -1 still open
+    wait: int = 0
+    estimate: int = 0
+
+
+@dataclass
+class DayResult:
+    scenario: str
+    tickets: list = field(default_factory=list)
+    refused: int = 0
+    ratings: list = field(default_factory=list)        # (window number, staff, service, level)
+    rating_rejects: int = 0
+    alerts: dict = field(default_factory=dict)          # kind -> count
+    busy: dict = field(default_factory=dict)            # window number -> seconds serving
+    staffed: dict = field(default_factory=dict)         # window number -> seconds open
+    queue: list = field(default_factory=list)           # (seconds since midnight, waiting)
+    early_stops: int = 0
+    estimate_error: float = 0.0
+    naive_error: float = 0.0
+
+
+class HallDay:
+    SAMPLE_S = 300
+
+    def __init__(self, scenario, progress=None, walk_s=20):
+        # walk_s: from the call to the window (0 for a textbook queue)
+        self.sc = scenario
+        self.walk_s = walk_s
+        self.rng = random.Random(scenario.seed)
+        self.core = RoutingCore(scenario.hall, now=scenario.at(scenario.start))
+        self.heap = []
+        self.counter = 0
+        self.result = DayResult(scenario.name)
+        self.tickets = {}           # name -> Ticket
+        self.serving = {}           # window number -> (ticket name, started at)
+        self.pending = {}           # window number -> "pause" | "close" (when the citizen is done)
+        self.progress = progress
+
+    # ---- the event heap ----------------------------------------------------------------------
+
+    def push(self, when, kind, arg=None):
+        self.counter += 1
+        heapq.heappush(self.heap, (when, kind, self.counter, arg))
+
+    def run(self):
+        sc = self.sc
+        for shift in sc.roster:
+            self.push(sc.at(shift.start), SHIFT, ("start", shift))
+            for b_from, b_to in shift.breaks:
+                self.push(sc.at(b_from), SHIFT, ("break", shift))
+                self.push(sc.at(b_to), SHIFT, ("back", shift))
+            self.push(sc.at(shift.end), SHIFT, ("end", shift))
+        for prefix in sc.arrivals:
+            self._next_arrival(prefix, sc.at(sc.start))
+        self.push(sc.at(sc.start), TICK)
+        self.push(sc.at(sc.start), SAMPLE)
+        end = sc.at(sc.end)
+        while self.heap and self.heap[0][0] <= end:
+            when, kind, _, arg = heapq.heappop(self.heap)
+            now = int(when)
+            if kind == SHIFT:
+                self._shift(now, *arg)
+            elif kind == DONE:
+                self._done(now, arg)
+            elif kind == ARRIVE:
+                self._arrive(now, arg)
+            elif kind == GIVE_UP:
+                if self.tickets[arg].how < 0 and self.core.cancel(now, arg) == OK:
+                    self._absorb(now)
+            elif kind == TICK:
+                self.core.tick(now)
+                self._absorb(now)
+                self.push(now + 60, TICK)
+            elif kind == SAMPLE:
+                waiting = sum(self.core.waiting(s) for s in range(sc.hall.service_count()))
+                self.result.queue.append((now - sc.midnight, waiting))
+                self.push(now + self.SAMPLE_S, SAMPLE)
+                if self.progress is not None:
+                    self.progress((now - sc.at(sc.start)) / (end - sc.at(sc.start)))
+        for window, (name, started) in self.serving.items():   # staff stop where the day ends
+            self.result.busy[window] = self.result.busy.get(window, 0) + end - started
+        self.core.close_day(end)
+        self._absorb(end)
+        self._finish_figures()
+        return self.result
+
+    # ---- citizens ----------------------------------------------------------------------------
+
+    def _rate_at(self, prefix, t):
+        rate = 0.0
+        for start, per_hour in self.sc.arrivals[prefix]:
+            if t - self.sc.midnight >= start:
+                rate = per_hour
+        return rate
+
+    def _next_arrival(self, prefix, t):
+        # Piecewise-constant Poisson rate: draw within the current step, or jump to the next.
+        steps = self.sc.arrivals[prefix]
+        end = self.sc.at(self.sc.end)
+        while t < end:
+            rate = self._rate_at(prefix, t)
+            later = [self.sc.at(s) for s, _ in steps if self.sc.at(s) > t]
+            boundary = min(later) if later else end
+            if rate > 0:
+                gap = self.rng.expovariate(rate / 3600.0)
+                if t + gap < boundary:
+                    self.push(t + gap, ARRIVE, prefix)
+                    return
+            t = boundary
+
+    def _arrive(self, now, prefix):
+        core = self.core
+        kind = PRIORITY if self.rng.random() < self.sc.priority_share else 0
+        result = core.issue(now, prefix, kind=kind)
+        issued = [o for o in core.out if o[0] == "issued"]
+        if result == OK:
+            s, number, ahead = issued[0][1], issued[0][2], issued[0][4]
+            name = core.ticket_name(s, number)
+            self.tickets[name] = Ticket(prefix, name, now, kind, core.estimator.naive(core, s, ahead))
+            if self.sc.patience_s:
+                self.push(now + self.rng.expovariate(1 / self.sc.patience_s), GIVE_UP, name)
+        else:
+            self.result.refused += 1
+        self._absorb(now)
+        self._next_arrival(prefix, now + 1e-6)
+        for window in self.sc.hall.numbers:            # idle staff call at once
+            self._call(now, window)
+
+    # ---- staff -------------------------------------------------------------------------------
+
+    def _shift(self, now, action, shift):
+        core = self.core
+        window = shift.window
+        if action == "start":
+            core.window_open(now, window)
+            core.login(now, window, shift.staff)
+            self._open_since(window, now)
+            self._call(now, window)
+        elif action == "back":
+            core.resume(now, window)
+            self._open_since(window, now)
+            self._call(now, window)
+        elif window in self.serving:
+            self.pending[window] = "pause" if action == "break" else "close"
+        else:
+            self._leave(now, window, "pause" if action == "break" else "close")
+        self._absorb(now)
+
+    def _open_since(self, window, now):
+        self.opened = getattr(self, "opened", {})
+        self.opened[window] = now
+
+    def _leave(self, now, window, how):
+        core = self.core
+        (core.pause if how == "pause" else core.window_close)(now, window)
+        opened = getattr(self, "opened", {}).pop(window, None)
+        if opened is not None:
+            self.result.staffed[window] = self.result.staffed.get(window, 0) + now - opened
+        self._absorb(now)
+
+    def _call(self, now, window):
+        core = self.core
+        w = core.cfg.window(window)
+        if window in self.serving or core.state[w] != 1 or core.phase[w] != 0:
+            return
+        if core.call_next(now, window) != OK:
+            self._absorb(now)
+            return
+        name = core.ticket_name(core.cur_service[w], core.cur_number[w])
+        self._absorb(now)
+        start = now + self.walk_s
+        core.start(start, window)
+        mean, cv = self.sc.service_times[self.sc.hall.services[core.cur_service[w]][0]]
+        duration = max(1, round(self._service_time(mean, cv)))
+        self.serving[window] = (name, start)
+        self.push(start + duration, DONE, window)
+
+    def _service_time(self, mean, cv):
+        if cv == 1.0:
+            return self.rng.expovariate(1 / mean)
+        sigma2 = math.log(1 + cv * cv)
+        return self.rng.lognormvariate(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
+
+    def _done(self, now, window):
+        core = self.core
+        name, started = self.serving.pop(window)
+        self.result.busy[window] = self.result.busy.get(window, 0) + now - started
+        core.finish(now, window)
+        self._absorb(now)
+        if self.rng.random() < self.sc.rating_share:
+            level = self.rng.choices(range(1, len(self.sc.rating_weights) + 1),
+                                     weights=self.sc.rating_weights)[0]
+            reasons = (1 + self.rng.randrange(5),) if level >= core.cfg.reason_required_from else ()
+            w = core.cfg.window(window)
+            staff = core.staff[w]
+            if core.rate(now + 5, window, name, level, reasons, core.cfg.evaluator[w]) == 0:
+                self.result.ratings.append((window, staff, self.tickets[name].service, level))
+            else:
+                self.result.rating_rejects += 1
+            self._absorb(now)
+        if window in self.pending:
+            self._leave(now, window, self.pending.pop(window))
+        else:
+            self._call(now, window)
+
+    # ---- what the core said ------------------------------------------------------------------
+
+    def _absorb(self, now):
+        core = self.core
+        for o in core.out:
+            kind = o[0]
+            if kind == "ended":
+                name = core.ticket_name(o[1], o[2])
+                ticket = self.tickets.get(name)
+                if ticket is not None and o[3] != 3:          # transfers live on renumbered
+                    ticket.how, ticket.wait, ticket.estimate = o[3], o[4], o[5]
+            elif kind == "alert":
+                self.result.alerts[o[1]] = self.result.alerts.get(o[1], 0) + 1
+                if o[1] == 7:
+                    self.result.early_stops += 1
+        core.out = []
+
+    def _finish_figures(self):
+        result = self.result
+        result.tickets = list(self.tickets.values())
+        served = [t for t in result.tickets if t.how == FINISHED]
+        if served:
+            result.estimate_error = sum(abs(t.estimate - t.wait) for t in served) / len(served)
+            result.naive_error = sum(abs(t.naive - t.wait) for t in served) / len(served)
+
+
+ENDS = {FINISHED: "finished", 1: "no-show", CANCELLED: "gave up", 3: "transferred",
+        UNSERVED: "unserved at close", -1: "open"}

@@ -1,0 +1,131 @@
+"""The day's report: waits, SLA, utilisation, satisfaction, alerts, estimate accuracy and what
+was lost; as text, and with --out as JSON and CSV."""
+import csv
+import json
+from pathlib import Path
+
+from firmware.routing.core import FINISHED, CANCELLED, UNSERVED
+from host_sim.hallday import ENDS
+
+ALERT_NAMES = {1: "wait too long", 2: "over time limit", 3: "window idle", 4: "open a window",
+               7: "paused or closed with people waiting"}
+
+
+def percentile(values, q):
+    if not values:
+        return 0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(scenario, result):
+    hall = scenario.hall
+    served = [t for t in result.tickets if t.how == FINISHED]
+    waits = [t.wait for t in served]
+    max_wait = {s[0]: s[8] for s in hall.services}
+    services = {}
+    for prefix in [s[0] for s in hall.services]:
+        mine = [t for t in served if t.service == prefix]
+        w = [t.wait for t in mine]
+        services[prefix] = {
+            "issued": sum(1 for t in result.tickets if t.service == prefix),
+            "served": len(mine),
+            "mean_wait_min": round(sum(w) / len(w) / 60, 1) if w else 0,
+            "p90_wait_min": round(percentile(w, 0.9) / 60, 1),
+            "within_max_wait": round(sum(1 for x in w if x <= max_wait[prefix]) / len(w), 3) if w else None,
+        }
+    windows = {}
+    for number in hall.numbers:
+        staffed = result.staffed.get(number, 0)
+        ratings = [r[3] for r in result.ratings if r[0] == number]
+        windows[number] = {
+            "utilisation": round(result.busy.get(number, 0) / staffed, 3) if staffed else None,
+            "ratings": len(ratings),
+            "satisfaction": _satisfaction(ratings),
+        }
+    staff = {}
+    for _, who, _, level in result.ratings:
+        staff.setdefault(who, []).append(level)
+    ends = {}
+    for t in result.tickets:
+        ends[ENDS[t.how]] = ends.get(ENDS[t.how], 0) + 1
+    return {
+        "scenario": scenario.name,
+        "tickets": len(result.tickets),
+        "refused": result.refused,
+        "ends": ends,
+        "mean_wait_min": round(sum(waits) / len(waits) / 60, 1) if waits else 0,
+        "p90_wait_min": round(percentile(waits, 0.9) / 60, 1),
+        "max_wait_min": round(max(waits) / 60, 1) if waits else 0,
+        "within_max_wait": round(sum(1 for t in served if t.wait <= max_wait[t.service])
+                                 / len(served), 3) if served else None,
+        "services": services,
+        "windows": windows,
+        "satisfaction": _satisfaction([r[3] for r in result.ratings]),
+        "staff_satisfaction": {who: _satisfaction(levels) for who, levels in sorted(staff.items())},
+        "rating_rejects": result.rating_rejects,
+        "alerts": {ALERT_NAMES.get(k, str(k)): v for k, v in sorted(result.alerts.items())},
+        "estimate_mae_min": round(result.estimate_error / 60, 1),
+        "naive_mae_min": round(result.naive_error / 60, 1),
+        "estimate_vs_naive": round(result.estimate_error / result.naive_error, 2)
+        if result.naive_error else None,
+        "lost": lost(result),
+    }
+
+
+def _satisfaction(levels):
+    # 满意率: the share of ratings 基本满意 or better (levels 1-3).
+    return round(sum(1 for x in levels if x <= 3) / len(levels), 3) if levels else None
+
+
+def lost(result):
+    # Tickets that did not end as finished, gave up, no-show, transferred or unserved at close.
+    return sum(1 for t in result.tickets if t.how < 0)
+
+
+def text(s):
+    lines = ["%s: %d tickets, %d refused" % (s["scenario"], s["tickets"], s["refused"]),
+             "  ends: " + ", ".join("%s %d" % kv for kv in sorted(s["ends"].items())),
+             "  wait: mean %.1f min, p90 %.1f, max %.1f; within the maximum wait %s"
+             % (s["mean_wait_min"], s["p90_wait_min"], s["max_wait_min"], _pct(s["within_max_wait"])),
+             "  satisfaction (满意率) %s; ratings rejected %d" % (_pct(s["satisfaction"]), s["rating_rejects"]),
+             "  wait estimates: mean error %.1f min (naive %.1f min)"
+             % (s["estimate_mae_min"], s["naive_mae_min"]),
+             "  alerts: " + (", ".join("%s %d" % kv for kv in s["alerts"].items()) or "none"),
+             "  lost: %d" % s["lost"], "", "  service  issued served  mean wait  p90  in time"]
+    for prefix, v in s["services"].items():
+        lines.append("  %-7s %6d %6d %8.1f m %5.1f %8s" % (prefix, v["issued"], v["served"],
+                                                            v["mean_wait_min"], v["p90_wait_min"],
+                                                            _pct(v["within_max_wait"])))
+    lines += ["", "  window  utilisation  ratings  satisfaction"]
+    for number, v in s["windows"].items():
+        lines.append("  %6d %12s %8d %13s" % (number, _pct(v["utilisation"]), v["ratings"],
+                                                _pct(v["satisfaction"])))
+    return "\n".join(lines)
+
+
+def _pct(x):
+    return "-" if x is None else "%.0f%%" % (100 * x)
+
+
+def write(out, scenario, result, s):
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(s, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    with open(out / "tickets.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["ticket", "service", "issued_local", "end", "wait_s", "estimate_s", "naive_s"])
+        for t in result.tickets:
+            w.writerow([t.name, t.service, _local(scenario, t.issued), ENDS[t.how], t.wait,
+                        t.estimate, t.naive])
+    with open(out / "queue.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["time", "waiting"])
+        for seconds, waiting in result.queue:
+            w.writerow(["%02d:%02d" % (seconds // 3600, seconds // 60 % 60), waiting])
+    return [out / "report.json", out / "tickets.csv", out / "queue.csv"]
+
+
+def _local(scenario, utc):
+    seconds = utc - scenario.midnight
+    return "%02d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)

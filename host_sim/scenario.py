@@ -1,0 +1,175 @@
+"""Scenario files (TOML) for the simulated hall, validated when loaded: a bad one is refused
+with the file, the key and the reason. The format is documented in host_sim/SCENARIOS.md."""
+import calendar
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from firmware.routing.config import ConfigError, HallConfig
+
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+DEFAULT = SCENARIOS / "district.toml"
+KNOWN = ("scenario", "hall", "arrivals", "service_times", "roster", "patience", "ratings")
+
+
+class ScenarioError(Exception):
+    pass
+
+
+@dataclass
+class Shift:
+    window: int
+    staff: str
+    start: int                      # seconds since local midnight
+    end: int
+    breaks: list = field(default_factory=list)      # [(start, end)]
+
+
+@dataclass
+class Scenario:
+    name: str
+    source: str
+    hall: HallConfig
+    midnight: int                   # UTC seconds of the simulated day's local midnight
+    start: int
+    end: int
+    seed: int
+    arrivals: dict                  # prefix -> [(from seconds, per hour)]
+    priority_share: float
+    service_times: dict             # prefix -> (mean seconds, cv)
+    roster: list
+    patience_s: float | None
+    rating_share: float
+    rating_weights: list
+
+    def at(self, seconds):
+        return self.midnight + seconds
+
+
+def _clock(where, value):
+    if not (isinstance(value, str) and len(value) == 5 and value[2] == ":"
+            and value[:2].isdigit() and value[3:].isdigit()
+            and int(value[:2]) <= 24 and int(value[3:]) < 60):
+        raise ScenarioError("%s: expected a time of day HH:MM, got %r" % (where, value))
+    return int(value[:2]) * 3600 + int(value[3:]) * 60
+
+
+def _number(where, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise ScenarioError("%s: expected a number %s..%s, got %r" % (where, lo, hi, value))
+    return value
+
+
+def load(path=None, seed=None):
+    path = Path(path) if path is not None else DEFAULT
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError("%s: cannot read (%s)" % (path, exc.strerror)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError("%s: not valid TOML (%s)" % (path, exc)) from None
+    return parse(doc, str(path), seed)
+
+
+def parse(doc, source="scenario.toml", seed=None):
+    def where(key):
+        return "%s: %s" % (source, key)
+
+    for key in doc:
+        if key not in KNOWN:
+            raise ScenarioError("%s: unknown section" % where(key))
+    meta = doc.get("scenario", {})
+    name = meta.get("name", Path(source).stem)
+    date = meta.get("date", "2026-11-23")
+    try:
+        year, month, day = (int(p) for p in date.split("-"))
+        local_midnight = calendar.timegm((year, month, day, 0, 0, 0))
+    except (ValueError, AttributeError):
+        raise ScenarioError("%s: expected YYYY-MM-DD, got %r" % (where("scenario.date"), date)) from None
+    try:
+        hall = HallConfig(doc.get("hall"), source + ": hall")
+    except ConfigError as exc:
+        raise ScenarioError(str(exc)) from None
+    midnight = local_midnight - hall.tz_offset_s
+    start = _clock(where("scenario.start"), meta.get("start", "08:00"))
+    end = _clock(where("scenario.end"), meta.get("end", "18:00"))
+    if end <= start:
+        raise ScenarioError("%s: the day must end after it starts" % where("scenario.end"))
+    prefixes = [s[0] for s in hall.services]
+
+    arrivals = {}
+    priority_share = 0.0
+    for key, value in doc.get("arrivals", {}).items():
+        if key == "priority_share":
+            priority_share = _number(where("arrivals.priority_share"), value, 0, 1)
+            continue
+        if key not in prefixes:
+            raise ScenarioError("%s: no service %s in the hall" % (where("arrivals." + key), key))
+        if not isinstance(value, list) or not value:
+            raise ScenarioError("%s: expected [[\"HH:MM\", people an hour], ...]" % where("arrivals." + key))
+        steps = []
+        for k, step in enumerate(value):
+            w = where("arrivals.%s[%d]" % (key, k))
+            if not isinstance(step, list) or len(step) != 2:
+                raise ScenarioError("%s: expected [\"HH:MM\", people an hour]" % w)
+            steps.append((_clock(w, step[0]), _number(w, step[1], 0, 10000)))
+        if [s[0] for s in steps] != sorted(s[0] for s in steps):
+            raise ScenarioError("%s: times must increase" % where("arrivals." + key))
+        arrivals[key] = steps
+    if not arrivals:
+        raise ScenarioError("%s: at least one service needs arrivals" % where("arrivals"))
+
+    service_times = {}
+    for prefix in prefixes:
+        spec = doc.get("service_times", {}).get(prefix)
+        default_mean = hall.services[prefixes.index(prefix)][6]
+        if spec is None:
+            service_times[prefix] = (default_mean, 1.0)
+            continue
+        w = where("service_times." + prefix)
+        if not isinstance(spec, dict):
+            raise ScenarioError("%s: expected {mean_min = M, cv = C}" % w)
+        mean = _number(w + ".mean_min", spec.get("mean_min", default_mean / 60), 0.1, 600) * 60
+        service_times[prefix] = (mean, _number(w + ".cv", spec.get("cv", 1.0), 0.05, 3))
+    for key in doc.get("service_times", {}):
+        if key not in prefixes:
+            raise ScenarioError("%s: no service %s in the hall" % (where("service_times." + key), key))
+
+    roster = []
+    for k, shift in enumerate(doc.get("roster", [])):
+        w = "roster[%d]" % k
+        number = shift.get("window")
+        if hall.window(number) < 0:
+            raise ScenarioError("%s: no window %r in the hall" % (where(w + ".window"), number))
+        staff = shift.get("staff")
+        if staff not in hall.staff:
+            raise ScenarioError("%s: no staff %r in hall.staff" % (where(w + ".staff"), staff))
+        s_from = _clock(where(w + ".from"), shift.get("from", "08:30"))
+        s_to = _clock(where(w + ".to"), shift.get("to", "17:00"))
+        breaks = []
+        for b, pair in enumerate(shift.get("breaks", [])):
+            bw = where("%s.breaks[%d]" % (w, b))
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise ScenarioError("%s: expected [\"HH:MM\", \"HH:MM\"]" % bw)
+            b_from, b_to = _clock(bw, pair[0]), _clock(bw, pair[1])
+            if not s_from <= b_from < b_to <= s_to:
+                raise ScenarioError("%s: a break must lie inside the shift" % bw)
+            breaks.append((b_from, b_to))
+        roster.append(Shift(number, staff, s_from, s_to, breaks))
+    if not roster:
+        raise ScenarioError("%s: nobody works: add [[roster]] shifts" % where("roster"))
+
+    patience = doc.get("patience", {})
+    patience_s = None
+    if "mean_min" in patience:
+        patience_s = _number(where("patience.mean_min"), patience["mean_min"], 1, 1440) * 60
+    ratings = doc.get("ratings", {})
+    share = _number(where("ratings.share"), ratings.get("share", 0.8), 0, 1)
+    weights = ratings.get("levels", [70, 20, 6, 3, 1][:hall.rating_levels])
+    if not isinstance(weights, list) or len(weights) != hall.rating_levels or \
+            any(isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0 for x in weights):
+        raise ScenarioError("%s: expected %d weights, one per level" % (where("ratings.levels"),
+                                                                        hall.rating_levels))
+    return Scenario(name, source, hall, midnight, start, end,
+                    seed if seed is not None else int(meta.get("seed", 1)), arrivals,
+                    priority_share, service_times, roster, patience_s, share, weights)

@@ -1,0 +1,81 @@
+"""hallsim run as a user runs it, and scenarios refused with the file, the key and the reason."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from host_sim import scenario as scenarios
+from host_sim.hallday import HallDay
+
+HALLSIM = [str(Path(sys.executable).parent / "hallsim")]
+
+
+def hallsim(*args, cwd=None):
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    return subprocess.run(HALLSIM + list(args), capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)
+
+
+def test_default_scenario_runs_and_loses_nothing(tmp_path):
+    proc = hallsim("run", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "district office" in proc.stdout and "lost: 0" in proc.stdout
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["tickets"] > 200 and report["lost"] == 0
+    assert set(report["ends"]) <= {"finished", "gave up", "no-show", "unserved at close"}
+    assert sum(report["ends"].values()) == report["tickets"]
+    assert report["estimate_vs_naive"] < 1                # the estimator beats the naive one
+    lines = (tmp_path / "tickets.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == report["tickets"] + 1 and lines[0].startswith("ticket,service")
+
+
+def test_same_seed_same_day_and_json_output():
+    a = json.loads(hallsim("run", "--json", "--seed", "5").stdout)
+    b = json.loads(hallsim("run", "--json", "--seed", "5").stdout)
+    c = json.loads(hallsim("run", "--json", "--seed", "6").stdout)
+    assert a == b and a != c
+
+
+def test_every_ticket_ends_in_a_known_way_and_ratings_count_once():
+    sc = scenarios.load()
+    result = HallDay(sc).run()
+    assert all(t.how >= 0 for t in result.tickets)
+    finished = [t for t in result.tickets if t.how == 0]
+    assert len(result.ratings) <= len(finished) and result.rating_rejects == 0
+    assert len({(r[0], r[1], r[2], k) for k, r in enumerate(result.ratings)}) == len(result.ratings)
+
+
+BAD = [
+    ('[scenario]\nname = "x"\n[colours]\n', "colours: unknown section"),
+    ('[hall]\nservices = []\n', "hall: services: expected a list"),
+    ('[hall]\n[[hall.services]]\nprefix = "A"\n[[hall.windows]]\nnumber = 1\nservices = ["A"]\n'
+     '[hall.staff]\nS1 = "x"\n[arrivals]\nB = [["08:00", 5]]\n', "arrivals.B: no service B"),
+    ('[hall]\n[[hall.services]]\nprefix = "A"\n[[hall.windows]]\nnumber = 1\nservices = ["A"]\n'
+     '[hall.staff]\nS1 = "x"\n[arrivals]\nA = [["8am", 5]]\n', "arrivals.A[0]: expected a time"),
+    ('[hall]\n[[hall.services]]\nprefix = "A"\n[[hall.windows]]\nnumber = 1\nservices = ["A"]\n'
+     '[hall.staff]\nS1 = "x"\n[arrivals]\nA = [["08:00", 5]]\n[[roster]]\nwindow = 9\nstaff = "S1"\n',
+     "roster[0].window: no window 9"),
+    ('[hall]\n[[hall.services]]\nprefix = "A"\n[[hall.windows]]\nnumber = 1\nservices = ["A"]\n'
+     '[hall.staff]\nS1 = "x"\n[arrivals]\nA = [["08:00", 5]]\n[[roster]]\nwindow = 1\nstaff = "S1"\n'
+     'breaks = [["07:00", "07:30"]]\n', "inside the shift"),
+    ("not = [toml", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD, ids=[m for _, m in BAD])
+def test_bad_scenarios_are_refused_with_file_key_and_reason(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    proc = hallsim("run", str(path))
+    assert proc.returncode == 2 and proc.stdout == ""
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("hallsim: %s: " % path), err
+    assert message in err, err
+
+
+def test_missing_file_is_one_line():
+    proc = hallsim("run", "/no/such/scenario.toml")
+    assert proc.returncode == 2 and "cannot read" in proc.stderr
