@@ -79,3 +79,14 @@ def test_bad_scenarios_are_refused_with_file_key_and_reason(tmp_path, text, mess
 def test_missing_file_is_one_line():
     proc = hallsim("run", "/no/such/scenario.toml")
     assert proc.returncode == 2 and "cannot read" in proc.stderr
+
+
+def test_city_scenario_is_a_busy_day_that_loses_nothing():
+    sc = scenarios.load(scenarios.SCENARIOS / "city.toml")
+    assert len(sc.hall.numbers) == 60
+    result = HallDay(sc).run()
+    assert 10000 <= len(result.tickets) <= 13000             # about 12,000 tickets a day
+    assert all(t.how >= 0 for t in result.tickets)           # lost: nothing
+    morning = max(w for t, w in result.queue if t < 11 * 3600)
+    afternoon = max(w for t, w in result.queue if t > 14 * 3600)
+    assert morning > 2 * afternoon                           # the morning peak is a peak

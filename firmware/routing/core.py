@@ -95,6 +95,7 @@ class RoutingCore:
         self.wait_alerted = array("H", bytes(4 * services))   # per queue: last number alerted
         self.crowd_alerted = bytearray(services)
         self.state = bytearray(windows)                        # CLOSED / OPEN / PAUSED
+        self._services_cache = None                            # see window_services()
         self.phase = bytearray(windows)                        # IDLE / CALLED / SERVING
         self.cur_service = bytearray(b"\xff" * windows)
         self.cur_number = array("H", bytes(2 * windows))
@@ -205,6 +206,7 @@ class RoutingCore:
         self.next_number, self.wait_alerted = next_number, wait_alerted
         self.crowd_alerted = bytearray(crowd)
         self.state, self.phase = bytearray(state), bytearray(phase)
+        self._services_cache = None
         self.cur_service, self.cur_number = bytearray(cur_service), cur_number
         self.cur_kind, self.cur_issued, self.cur_estimate = bytearray(cur_kind), cur_issued, cur_estimate
         self.first_call, self.last_call, self.started = first_call, last_call, started
@@ -370,7 +372,7 @@ class RoutingCore:
                 self._ended(self.cur_service[w], self.cur_number[w], UNSERVED,
                             now - self.cur_issued[w], self.cur_estimate[w])
                 self._clear_current(w)
-            self.state[w] = CLOSED
+            self._set_state(w, CLOSED)
             self.phase[w] = IDLE
             self.staff[w] = None
             self.last_done[w] = None
@@ -470,9 +472,23 @@ class RoutingCore:
 
     # ---- choosing the next ticket (ROUTING.md) -----------------------------------------
 
+    def _set_state(self, w, state):
+        self.state[w] = state
+        self._services_cache = None           # backups take over or give back services
+
     def window_services(self, w):
         # The window's own services and weights, then those of windows it backs up while they
-        # are paused or closed (weight 1).
+        # are paused or closed (weight 1). Cached until a window's state changes: the choice
+        # and the estimator ask for it constantly, and it costs a scan of every window.
+        cache = self._services_cache
+        if cache is None:
+            cache = self._services_cache = [None] * len(self.state)
+        entry = cache[w]
+        if entry is None:
+            entry = cache[w] = self._window_services(w)
+        return entry
+
+    def _window_services(self, w):
         services = self.cfg.window_services[w]
         weights = self.cfg.window_weights[w]
         extra = None
@@ -776,7 +792,7 @@ class RoutingCore:
         w = self._window(window)
         result = UNKNOWN_WINDOW if w < 0 else WRONG_STATE if self.state[w] == OPEN else OK
         if result == OK:
-            self.state[w] = OPEN
+            self._set_state(w, OPEN)
             self.idle_since[w] = now
             self.flags[w] = 0
             self.out.append(("window", w))
@@ -789,7 +805,7 @@ class RoutingCore:
             self.transfers.insert(0, (0, self.cur_service[w], self.cur_number[w],
                                       self.cur_issued[w], self.cur_estimate[w]))
             self._clear_current(w)
-        self.state[w] = state
+        self._set_state(w, state)
         waiting = 0
         for s in self.cfg.window_services[w]:
             waiting += self.waiting(s)
@@ -809,7 +825,7 @@ class RoutingCore:
         w = self._window(window)
         result = UNKNOWN_WINDOW if w < 0 else WRONG_STATE if self.state[w] != PAUSED else OK
         if result == OK:
-            self.state[w] = OPEN
+            self._set_state(w, OPEN)
             self.idle_since[w] = now
             self.out.append(("window", w))
         return result
