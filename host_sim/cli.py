@@ -31,7 +31,8 @@ def run(args, out):
     else:
         out.write(report.text(s) + "\n")
     if args.out:
-        for path in report.write(args.out, sc, result, s):
+        from host_sim import plots
+        for path in report.write(args.out, sc, result, s) + plots.write(args.out, sc, result, s):
             if not args.json:
                 out.write("wrote %s\n" % path)
     return 1 if s["lost"] else 0
@@ -53,7 +54,7 @@ def main(argv=None, out=None):
     r = commands.add_parser("run", help="run a scenario and print its report")
     r.add_argument("scenario", nargs="?", help="a scenario TOML file (default: the district office)")
     r.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
-    r.add_argument("--out", help="also write report.json, tickets.csv and queue.csv here")
+    r.add_argument("--out", help="also write report.json, tickets.csv, queue.csv and PNG plots here")
     r.add_argument("--json", action="store_true", help="the report as one JSON object")
     args = parser.parse_args(argv)
     try:

@@ -30,6 +30,10 @@ def test_default_scenario_runs_and_loses_nothing(tmp_path):
     assert report["estimate_vs_naive"] < 1                # the estimator beats the naive one
     lines = (tmp_path / "tickets.csv").read_text(encoding="utf-8").splitlines()
     assert len(lines) == report["tickets"] + 1 and lines[0].startswith("ticket,service")
+    for name in ("wait_by_hour", "queue", "utilisation", "satisfaction", "estimates"):
+        png = (tmp_path / (name + ".png")).read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 10000, name
+    assert "Warning" not in proc.stderr                   # no missing (Chinese) glyphs
 
 
 def test_same_seed_same_day_and_json_output():

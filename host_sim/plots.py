@@ -1,0 +1,85 @@
+"""The day's plots as PNG files: waiting time by hour, queue length over the day, window
+utilisation, satisfaction by window, and estimated against actual wait."""
+from pathlib import Path
+
+from firmware.routing.core import FINISHED
+
+
+def write(out, scenario, result, s):
+    import matplotlib
+    matplotlib.use("Agg")                      # files only: no screen needed
+    import matplotlib.pyplot as plt
+    _chinese_font(matplotlib)
+
+    out = Path(out)
+    served = [t for t in result.tickets if t.how == FINISHED]
+    files = []
+
+    def save(fig, name, title):
+        fig.suptitle("%s: %s" % (scenario.name, title), fontsize=10)
+        fig.tight_layout()
+        path = out / name
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        files.append(path)
+
+    hours = {}
+    for t in served:
+        hour = (t.issued - scenario.midnight) // 3600
+        hours.setdefault(hour, []).append(t.wait / 60)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    xs = sorted(hours)
+    ax.bar(xs, [sum(hours[h]) / len(hours[h]) for h in xs], color="#4a7ab5", label="mean")
+    ax.plot(xs, [sorted(hours[h])[int(0.9 * len(hours[h]))] for h in xs], "o-", color="#c0504d",
+            label="90th percentile")
+    ax.set_xlabel("hour the ticket was taken")
+    ax.set_ylabel("wait (minutes)")
+    ax.legend()
+    save(fig, "wait_by_hour.png", "waiting time by hour")
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot([t / 3600 for t, _ in result.queue], [w for _, w in result.queue], color="#4a7ab5")
+    ax.set_xlabel("time of day (h)")
+    ax.set_ylabel("people waiting")
+    save(fig, "queue.png", "queue length over the day")
+
+    numbers = list(s["windows"])
+    fig, ax = plt.subplots(figsize=(max(6, len(numbers) * 0.25), 4))
+    ax.bar([str(n) for n in numbers],
+           [100 * (s["windows"][n]["utilisation"] or 0) for n in numbers], color="#9bbb59")
+    ax.set_xlabel("window")
+    ax.set_ylabel("utilisation (%)")
+    ax.set_ylim(0, 100)
+    save(fig, "utilisation.png", "window utilisation")
+
+    fig, ax = plt.subplots(figsize=(max(6, len(numbers) * 0.25), 4))
+    ax.bar([str(n) for n in numbers],
+           [100 * (s["windows"][n]["satisfaction"] or 0) for n in numbers], color="#f79646")
+    ax.set_xlabel("window")
+    ax.set_ylabel("satisfied (%)")
+    ax.set_ylim(0, 100)
+    save(fig, "satisfaction.png", "satisfaction by window (rated 基本满意 or better)")
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    actual = [t.wait / 60 for t in served]
+    ax.scatter(actual, [t.estimate / 60 for t in served], s=4, alpha=0.4, label="routing core")
+    ax.scatter(actual, [t.naive / 60 for t in served], s=4, alpha=0.25, label="naive")
+    top = max(actual + [1])
+    ax.plot([0, top], [0, top], "k--", linewidth=1)
+    ax.set_xlabel("actual wait (minutes)")
+    ax.set_ylabel("estimated wait (minutes)")
+    ax.legend()
+    save(fig, "estimates.png", "estimated against actual wait")
+    return files
+
+
+def _chinese_font(matplotlib):
+    # Labels carry Chinese (满意率, service names): use the CJK font the glyphs come from.
+    from matplotlib import font_manager
+    from hallctl.glyphs import FONT_PATHS
+    for path in FONT_PATHS:
+        if Path(path).exists():
+            font_manager.fontManager.addfont(path)
+            name = font_manager.FontProperties(fname=path).get_name()
+            matplotlib.rcParams["font.family"] = [name, "DejaVu Sans"]
+            return
