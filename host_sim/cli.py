@@ -1,6 +1,7 @@
 """hallsim: run the simulated hall.
 
     hallsim run [SCENARIO.toml] [--seed N] [--out DIR] [--json]
+    hallsim plan [SCENARIO.toml] --target "90% within 15 min" [--json]
 
 Without a scenario it runs the default one (a district office with six windows). Errors are
 one line on stderr, `hallsim: ...`, with exit status 2.
@@ -38,6 +39,33 @@ def run(args, out):
     return 1 if s["lost"] else 0
 
 
+def plan(args, out):
+    from host_sim.plan import Planner, parse_target
+    share, within = parse_target(args.target)
+    sc = scenarios.load(args.scenario, args.seed)
+    rows, roster = Planner(sc, share, within).plan()
+    if args.json:
+        out.write(json.dumps({"target": args.target, "hours": rows,
+                              "roster": [{"window": r.window, "from": _hm(r.start), "to": _hm(r.end)}
+                                         for r in roster]}) + "\n")
+        return 0
+    out.write("%s: windows to open for %s\n\n" % (sc.name, args.target))
+    out.write("  hour   arrivals/h  windows  Erlang C  within target\n")
+    for row in rows:
+        share_text = "-" if row["within_target"] is None else "%.0f%%" % (100 * row["within_target"])
+        out.write("  %s %10d %8d %9d %13s%s\n" % (
+            row["hour"], row["arrivals_per_hour"], row["windows"], row["erlang_c"], share_text,
+            "" if row["met"] else "  not met even with all %d windows" % len(sc.hall.numbers)))
+    out.write("\n  roster:\n")
+    for shift in roster:
+        out.write("    window %-3d %s-%s\n" % (shift.window, _hm(shift.start), _hm(shift.end)))
+    return 0
+
+
+def _hm(seconds):
+    return "%02d:%02d" % (seconds // 3600, seconds // 60 % 60)
+
+
 def _progress():
     def show(fraction):
         width = 30
@@ -56,9 +84,14 @@ def main(argv=None, out=None):
     r.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     r.add_argument("--out", help="also write report.json, tickets.csv, queue.csv and PNG plots here")
     r.add_argument("--json", action="store_true", help="the report as one JSON object")
+    p = commands.add_parser("plan", help="the fewest windows each hour that meet a target")
+    p.add_argument("scenario", nargs="?", help="a scenario TOML file (default: the district office)")
+    p.add_argument("--target", required=True, help='e.g. "90%% within 15 min"')
+    p.add_argument("--seed", type=int)
+    p.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     try:
-        return run(args, out)
+        return (run if args.command == "run" else plan)(args, out)
     except scenarios.ScenarioError as exc:
         print("hallsim: %s" % exc, file=sys.stderr)
         return 2
