@@ -1,6 +1,6 @@
 """Benchmarks: figures and ratios measured in one run, printed (or as one JSON object).
 
-    python tools/bench.py protocol|routing|firmware [--json]
+    python tools/bench.py protocol|routing|firmware|sim [--json]
 """
 import argparse
 import json
@@ -146,7 +146,45 @@ def bench_firmware():
     return result
 
 
-BENCHES = {"protocol": bench_protocol, "routing": bench_routing, "firmware": bench_firmware}
+def bench_sim():
+    """The simulator: the city's day, an M/M/c day against SimPy's, estimate accuracy."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from host_sim import scenario as scenarios
+    from host_sim.hallday import HallDay
+    import test_theory
+
+    city = scenarios.load(scenarios.SCENARIOS / "city.toml")
+    t0 = time.perf_counter()
+    HallDay(city).run()
+    city_s = time.perf_counter() - t0
+
+    ours = []
+    peer = []
+    for seed in range(1, 4):                     # the same M/M/c day, interleaved
+        t0 = time.perf_counter()
+        HallDay(test_theory.mmc(0.8, seed), walk_s=0).run()
+        ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        test_theory.simpy_mean_wait(0.8, seed)
+        peer.append(time.perf_counter() - t0)
+
+    estimate = naive = 0.0
+    for path in sorted(scenarios.SCENARIOS.glob("*.toml")):
+        day = HallDay(scenarios.load(path)).run()
+        served = [t for t in day.tickets if t.how == 0]
+        estimate += sum(abs(t.estimate - t.wait) for t in served)
+        naive += sum(abs(t.naive - t.wait) for t in served)
+    return {
+        "city_day_ticket_level_s": round(city_s, 2),
+        "mmc_ticket_level_vs_simpy": round(min(ours) / min(peer), 2),
+        "mmc_day_ticket_level_s": round(min(ours), 3),
+        "mmc_day_simpy_s": round(min(peer), 3),
+        "wait_estimate_mae_vs_naive": round(estimate / naive, 3),
+    }
+
+
+BENCHES = {"protocol": bench_protocol, "routing": bench_routing, "firmware": bench_firmware,
+           "sim": bench_sim}
 
 
 def main(argv=None):
