@@ -1,6 +1,7 @@
 """hallsim: run the simulated hall.
 
     hallsim run [SCENARIO.toml] [--seed N] [--out DIR] [--json]
+    hallsim run [SCENARIO.toml] --realtime --devices micropython [--minutes M] [--speed S]
     hallsim plan [SCENARIO.toml] --target "90% within 15 min" [--json]
 
 Without a scenario it runs the default one (a district office with six windows). Errors are
@@ -20,6 +21,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def run(args, out):
+    if args.realtime:
+        return realtime(args, out)
     sc = scenarios.load(args.scenario, args.seed)
     progress = _progress() if sys.stderr.isatty() and not args.json else None
     result = HallDay(sc, progress).run()
@@ -37,6 +40,31 @@ def run(args, out):
             if not args.json:
                 out.write("wrote %s\n" % path)
     return 1 if s["lost"] else 0
+
+
+def realtime(args, out):
+    # Every device its own MicroPython process on pseudo-terminals, the hub here.
+    import tempfile
+    from hallctl import mpybuild
+    from host_sim.realtime import RealtimeHall
+    if args.devices != "micropython":
+        raise scenarios.ScenarioError("--devices: only micropython devices run in real time")
+    sc = scenarios.load(args.scenario, args.seed)
+    build = mpybuild.build(mpybuild.ROOT / "build" / "realtime-mpy")
+    with tempfile.TemporaryDirectory() as work:
+        hall = RealtimeHall(sc, work, build, speed=args.speed)
+        try:
+            books = hall.run(args.minutes)
+        finally:
+            hall.close()
+    if args.json:
+        out.write(json.dumps(books) + "\n")
+    else:
+        out.write("%s, %d hall minutes in real time with %d MicroPython devices:\n" % (
+            sc.name, args.minutes, books["devices"]))
+        for key, value in books.items():
+            out.write("  %-18s %s\n" % (key, value))
+    return 1 if books["lost"] or books["duplicated_calls"] else 0
 
 
 def plan(args, out):
@@ -84,6 +112,12 @@ def main(argv=None, out=None):
     r.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     r.add_argument("--out", help="also write report.json, tickets.csv, queue.csv and PNG plots here")
     r.add_argument("--json", action="store_true", help="the report as one JSON object")
+    r.add_argument("--realtime", action="store_true",
+                   help="run the hall's devices as real processes, in real time")
+    r.add_argument("--devices", default="micropython", help="with --realtime: micropython")
+    r.add_argument("--minutes", type=int, default=30, help="with --realtime: hall minutes to run")
+    r.add_argument("--speed", type=float, default=60,
+                   help="with --realtime: hall seconds per real second (default 60)")
     p = commands.add_parser("plan", help="the fewest windows each hour that meet a target")
     p.add_argument("scenario", nargs="?", help="a scenario TOML file (default: the district office)")
     p.add_argument("--target", required=True, help='e.g. "90%% within 15 min"')

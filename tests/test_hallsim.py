@@ -94,3 +94,17 @@ def test_city_scenario_is_a_busy_day_that_loses_nothing():
     morning = max(w for t, w in result.queue if t < 11 * 3600)
     afternoon = max(w for t, w in result.queue if t > 14 * 3600)
     assert morning > 2 * afternoon                           # the morning peak is a peak
+
+
+@pytest.mark.micropython
+def test_realtime_hall_with_micropython_devices_loses_nothing():
+    # 30 hall minutes at 60x: a dispenser, six callers, six evaluators and a display, each its
+    # own MicroPython process on pseudo-terminal serial links, the hub on the host.
+    proc = hallsim("run", "--realtime", "--devices", "micropython", "--minutes", "30", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    books = json.loads(proc.stdout)
+    assert books["issued"] >= 5 and books["finished"] >= 3 and books["ratings"] >= 1
+    assert books["lost"] == 0 and books["duplicated_calls"] == 0
+    assert books["printed"] == books["issued"]              # every ticket came out of the printer
+    assert books["devices_online"] == books["devices"] == 14
+    assert books["link_rejects"] == 0

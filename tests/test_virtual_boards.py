@@ -7,7 +7,7 @@ from firmware.routing.core import RoutingCore
 from firmware.routing.journal import FileStorage
 from hall import config
 from t_dispenser import TEXTS
-from virtual_boards import FakePrinter, HostHub, VirtualBoard
+from host_sim.realtime import FakePrinter, HostHub, VirtualBoard
 
 DISPENSER = {"id": "disp-1", "role": "dispenser", "hall": "district-1", "board": "host",
              "bus_address": 17, "service_keys": [{"service": "A"}], "texts": TEXTS}

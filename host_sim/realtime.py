@@ -1,0 +1,368 @@
+"""The hall in real time with real MicroPython: every device is the firmware running in its own
+MicroPython unix-port process, its UARTs on pseudo-terminals, and the hub runs on the host
+speaking pyserial. Real processes, real serial ports, real frames: hardware in the loop without
+the hardware. Only the printer's paper sensor is faked (FakePrinter), behind the same UART a
+real printer sits on. `hallsim run --realtime --devices micropython` drives a scenario this way.
+"""
+import json
+import os
+import pty
+import random
+import re
+import select
+import subprocess
+import threading
+import time
+import tty
+from pathlib import Path
+
+import serial
+
+from hallctl import mpybuild
+
+
+def _pty():
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    tty.setraw(master)
+    return master, slave, os.ttyname(slave)
+
+
+class VirtualCable:
+    """Two pseudo-terminals joined by a relay thread: a serial cable with a device path at
+    each end (the device opens one, the hub's pyserial the other), as `socat pty pty` does."""
+
+    def __init__(self):
+        self.a_master, self.a_slave, self.a_path = _pty()
+        self.b_master, self.b_slave, self.b_path = _pty()
+        self.running = True
+        self.thread = threading.Thread(target=self._relay, daemon=True)
+        self.thread.start()
+
+    def _relay(self):
+        pairs = {self.a_master: self.b_master, self.b_master: self.a_master}
+        while self.running:
+            ready, _, _ = select.select(list(pairs), [], [], 0.05)
+            for fd in ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    return
+                if data:
+                    os.write(pairs[fd], data)
+
+    def close(self):
+        self.running = False
+        self.thread.join(1)
+        for fd in (self.a_master, self.a_slave, self.b_master, self.b_slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class FakePrinter:
+    """The printer end of a dispenser's printer UART: collects what is printed and answers
+    DLE EOT status queries like an ESC/POS printer (paper state set by the test)."""
+
+    def __init__(self):
+        self.master, self.slave, self.path = _pty()
+        self.printed = bytearray()
+        self.paper = 0x12          # DLE EOT 4 reply: paper present
+        self.offline = 0x12        # DLE EOT 2 reply: online
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        pending = bytearray()
+        while self.running:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                pending.extend(os.read(self.master, 4096))
+            except OSError:
+                return
+            while True:
+                at = pending.find(b"\x10\x04")
+                if at < 0 or at + 2 >= len(pending):
+                    break
+                self.printed.extend(pending[:at])
+                n = pending[at + 2]
+                del pending[:at + 3]
+                os.write(self.master, bytes((self.paper if n == 4 else self.offline,)))
+
+    def close(self):
+        self.running = False
+        self.thread.join(1)
+        os.close(self.master)
+        os.close(self.slave)
+
+
+class VirtualBoard:
+    """One device: a MicroPython process running firmware.main on its config."""
+
+    def __init__(self, build, tmp_path, config, heapsize="128K", printer=None):
+        self.config = config
+        self.cable = VirtualCable()
+        path = tmp_path / ("%s.json" % config["id"])
+        path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+        args = ["bus=" + self.cable.a_path]
+        if printer is not None:
+            args.append("printer=" + printer.path)
+        env = dict(os.environ, MICROPYPATH=str(build) + os.pathsep + ".frozen")
+        self.proc = subprocess.Popen(
+            [mpybuild.micropython(), "-X", "heapsize=" + heapsize, "-m", "firmware.main", str(path)]
+            + args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=env, bufsize=0)
+        self.lines = []
+        self._buffer = b""
+        self.port = serial.Serial(self.cable.b_path, 115200, timeout=0)
+        self.wait_for(lambda item: item[0] == "ready", 20)
+
+    def press(self, key):
+        self.proc.stdin.write(b"key %d\n" % key)
+
+    def read(self, timeout=0.0):
+        """New JSON lines from the device's stdout (what its board shows)."""
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if ready:
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise AssertionError("%s exited: %s" % (self.config["id"], self._buffer.decode()))
+            self._buffer += chunk
+            *whole, self._buffer = self._buffer.split(b"\n")
+            for k, line in enumerate(whole):
+                try:
+                    self.lines.append(json.loads(line))
+                except ValueError:
+                    raise AssertionError("%s printed (MicroPython's own output):\n%s" % (
+                        self.config["id"], self._rest(whole[k:]))) from None
+
+    def _rest(self, lines):
+        # Everything the process prints until it exits (a traceback), for the failure message.
+        try:
+            tail = self.proc.communicate(timeout=3)[0] or b""
+        except (subprocess.TimeoutExpired, ValueError):
+            tail = b""
+        return b"\n".join(lines + [self._buffer, tail]).decode(errors="replace")
+
+    def wait_for(self, match, timeout=10, pump=None):
+        """Wait until a line matches, calling pump() (the hub) meanwhile."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            if pump is not None:
+                pump()
+            self.read(0.01)
+            for item in self.lines[seen:]:
+                if match(item):
+                    return item
+            seen = len(self.lines)
+        raise AssertionError("%s: no matching output in %ss; last: %s"
+                             % (self.config["id"], timeout, self.lines[-5:]))
+
+    def close(self):
+        try:
+            self.proc.stdin.write(b"quit\n")
+            self.proc.wait(2)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        self.port.close()
+        self.cable.close()
+
+
+class HostHub:
+    """The hub on the host: routing core, hub role and node, one pyserial port per device
+    (every port hears every transmission, as on a multi-drop bus), in real time."""
+
+    def __init__(self, core, devices, boards, utc0=None, speed=1):
+        # speed: hall seconds per real second for the routing core's clock (the devices and
+        # the link keep real milliseconds).
+        from firmware.node import Node
+        from firmware.roles.hub import HubRole
+        from protocol.frame import StreamDecoder
+        self.core = core
+        self.role = HubRole(core, devices)
+        self.node = Node(0, self.role, "hub", 0)
+        self.boards = boards
+        self.decoders = [StreamDecoder() for _ in boards]     # one per serial line
+        self.t0 = time.monotonic()
+        self.utc0 = utc0 if utc0 is not None else core.day_base + 3600 * 2
+        self.speed = speed
+        self.last_tick = -1
+
+    def now(self):
+        elapsed = time.monotonic() - self.t0
+        ms = int(elapsed * 1000)
+        return ms & ((1 << 30) - 1), self.utc0 + int(elapsed * self.speed)
+
+    def pump(self):
+        ms, utc = self.now()
+        for board, decoder in zip(self.boards, self.decoders):
+            data = board.port.read(4096)
+            if data:
+                self.node.feed(data, ms, utc, decoder)
+        if utc != self.last_tick:
+            self.last_tick = utc
+            self.role.tick(utc)
+        out = self.node.transmit(ms, utc)
+        if out:
+            for board in self.boards:
+                board.port.write(out)
+
+
+CALL = re.compile(r"^请([A-Z]{1,2}\d+)号到(\d+)号窗口(\(重呼\))?$")
+
+
+class RealtimeHall:
+    """A scenario's hall in real time: a dispenser, a caller and an evaluator per window and a
+    hall display, each its own MicroPython process, with citizens and staff driven from what
+    the boards show. `speed` hall seconds pass each real second (arrivals, service times and
+    the routing core's clock); the devices and the link run in real time."""
+
+    def __init__(self, scenario, workdir, build, speed=60, log=None):
+        from firmware.routing.core import RoutingCore
+        from firmware.routing.journal import FileStorage
+        from hallctl.texts import printer_texts
+        sc = self.sc = scenario
+        hall = sc.hall
+        self.speed = speed
+        self.log = log or (lambda text: None)
+        self.rng = random.Random(sc.seed)
+        prefixes = [s[0] for s in hall.services]
+        self.dispenser_cfg = {
+            "id": "disp-1", "role": "dispenser", "hall": "hall", "board": "host", "bus_address": 17,
+            "service_keys": [{"service": p} for p in prefixes],
+            "texts": printer_texts("服务大厅", {s[0]: (s[1], list(s[9])) for s in hall.services})}
+        self.devices = [self.dispenser_cfg, {"id": "display-1", "role": "display", "hall": "hall",
+                                             "board": "host", "bus_address": 250}]
+        for k, number in enumerate(hall.numbers):
+            self.devices.append({"id": "caller-%d" % number, "role": "caller", "hall": "hall",
+                                 "board": "host", "bus_address": 32 + k, "window": number})
+            self.devices.append({"id": "eval-%d" % number, "role": "evaluator", "hall": "hall",
+                                 "board": "host", "bus_address": 120 + k, "window": number})
+        start = sc.at(sc.start)
+        self.journal = str(Path(workdir) / "journal.bin")
+        self.core = RoutingCore(hall, FileStorage(self.journal), start)
+        self.printer = FakePrinter()
+        self.boards = {}
+        for cfg in self.devices:
+            self.boards[cfg["id"]] = VirtualBoard(build, Path(workdir), cfg,
+                                                  printer=self.printer if cfg["role"] == "dispenser" else None)
+        for shift in sc.roster:                         # the day's staff, at their windows
+            self.core.window_open(start, shift.window)
+            self.core.login(start, shift.window, shift.staff)
+        self.hub = HostHub(self.core, self.devices, list(self.boards.values()), utc0=start,
+                           speed=speed)
+        self.hub.role.OFFLINE_AFTER_S *= speed          # devices report in real seconds
+        self.staff = {n: {"state": "idle", "at": 0.0} for n in hall.numbers}
+        self.called = []                                # (ticket, window) for each first call
+        self.seen = {board_id: 0 for board_id in self.boards}
+
+    def run(self, minutes):
+        # Run `minutes` hall minutes, then close the day and check that nothing was lost.
+        sc = self.sc
+        t0 = time.monotonic()
+        end = t0 + minutes * 60 / self.speed
+        arrivals = {}
+        for k, prefix in enumerate([s[0] for s in sc.hall.services]):
+            rate = max(r for _, r in sc.arrivals.get(prefix, [(0, 0)]))
+            if rate > 0:
+                arrivals[k] = (rate, t0 + self._gap(rate))
+        while time.monotonic() < end:
+            now = time.monotonic()
+            self.hub.pump()
+            for k, (rate, due) in list(arrivals.items()):
+                if now >= due:
+                    self.boards["disp-1"].press(k)
+                    arrivals[k] = (rate, due + self._gap(rate))
+            self._staff(now)
+            self._read()
+        return self.finish()
+
+    def _gap(self, per_hour):
+        return self.rng.expovariate(per_hour * self.speed / 3600.0)
+
+    def _read(self):
+        for board_id, board in self.boards.items():
+            board.read(0)
+            lines = board.lines[self.seen[board_id]:]
+            self.seen[board_id] = len(board.lines)
+            for line in lines:
+                if line[:2] == ["hw", "board"] and board_id.startswith("caller-"):
+                    self._board(int(board_id[7:]), line[2])
+                elif line == ["hw", "lights", 31] or line == ["hw", "lights", 15]:
+                    level = self.rng.choices(range(1, 6), [70, 20, 6, 3, 1])[0]
+                    board.press(level - 1)
+                    if level >= 4:
+                        board.press(self.rng.randrange(5))      # the reason
+        time.sleep(0.002)                                        # a real-time loop: yield the CPU
+
+    def _board(self, window, text):
+        staff = self.staff[window]
+        now = time.monotonic()
+        call = CALL.match(text)
+        if call and not call.group(3) and staff["state"] in ("idle", "asked"):
+            self.called.append((call.group(1), window))
+            staff.update(state="walking", at=now + 20 / self.speed)
+        elif text.endswith("正在办理") and staff["state"] == "starting":
+            mean, cv = self.sc.service_times[text.split()[0].rstrip("0123456789")]
+            staff.update(state="serving", at=now + self.rng.expovariate(1 / mean) / self.speed)
+        elif text == "无人等候" and staff["state"] == "asked":
+            staff.update(state="idle", at=now + 0.5)
+
+    def _staff(self, now):
+        for window, staff in self.staff.items():
+            board = self.boards["caller-%d" % window]
+            if now < staff["at"]:
+                continue
+            if staff["state"] == "idle":
+                board.press(0)                                   # next
+                staff.update(state="asked", at=now + 3)
+            elif staff["state"] == "asked":                      # no answer: ask again
+                staff.update(state="idle", at=now)
+            elif staff["state"] == "walking":
+                board.press(2)                                   # start
+                staff.update(state="starting", at=now + 3)
+            elif staff["state"] == "starting":
+                staff.update(state="walking", at=now)            # not seen: press again
+            elif staff["state"] == "serving":
+                board.press(3)                                   # finish
+                staff.update(state="idle", at=now + 0.3)
+
+    def finish(self):
+        # Let in-flight messages land, close the day, and check the hall's books.
+        settle = time.monotonic() + 2
+        while time.monotonic() < settle:
+            self.hub.pump()
+            self._read()
+        core = self.core
+        services = core.cfg.service_count()
+        issued = sum(core.stats.issued[s] for s in range(services))    # the day's books, before
+        ended = sum(core.stats.ends[5 * s + k] for s in range(services) for k in range(5))
+        finished = sum(core.stats.served_count[s] for s in range(services))
+        ratings = sum(sum(counts) for counts in core.stats.staff_ratings.values())
+        _, utc = self.hub.now()
+        core.out = []
+        core.close_day(utc)                             # close ends whoever still waits
+        unserved = sum(1 for o in core.out if o[0] == "ended")
+        ended += unserved
+        tickets = [ticket for ticket, _ in self.called]
+        table = self.hub.role.status_table()
+        return {
+            "issued": issued, "finished": finished, "unserved_at_close": unserved, "ended": ended,
+            "lost": issued - ended,
+            "ratings": ratings, "rating_rejects": sum(core.stats.rating_rejects),
+            "calls": len(tickets), "duplicated_calls": len(tickets) - len(set(tickets)),
+            "printed": self.printer.printed.count(b"QMS1|"),
+            "devices": len(table), "devices_online": sum(1 for row in table if row["online"]),
+            "link_rejects": sum(d.rejected() for d in self.hub.decoders),
+        }
+
+    def close(self):
+        for board in self.boards.values():
+            board.close()
+        self.printer.close()
