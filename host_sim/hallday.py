@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from firmware.routing.core import RoutingCore, OK, FINISHED, CANCELLED, UNSERVED, PRIORITY
 
-SHIFT, DONE, ARRIVE, GIVE_UP, TICK, SAMPLE = range(6)
+SHIFT, DONE, ARRIVE, GIVE_UP, TICK, SAMPLE, RESTART = range(7)
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Ticket:
     how: int = -1                  # codes as in RoutingCore's "ended" output; -1 still open
     wait: int = 0
     estimate: int = 0
+    voided: bool = False           # the printer failed: the hub voided it
 
 
 @dataclass
@@ -40,6 +41,7 @@ class DayResult:
     staffed: dict = field(default_factory=dict)         # window number -> seconds open
     queue: list = field(default_factory=list)           # (seconds since midnight, waiting)
     early_stops: int = 0
+    hub_restarts: int = 0
     estimate_error: float = 0.0
     naive_error: float = 0.0
 
@@ -79,6 +81,8 @@ class HallDay:
             self._next_arrival(prefix, sc.at(sc.start))
         self.push(sc.at(sc.start), TICK)
         self.push(sc.at(sc.start), SAMPLE)
+        for _ in range(sc.hub_restarts):
+            self.push(self.rng.uniform(sc.at(sc.start), sc.at(sc.end)), RESTART)
         end = sc.at(sc.end)
         while self.heap and self.heap[0][0] <= end:
             when, kind, _, arg = heapq.heappop(self.heap)
@@ -96,6 +100,8 @@ class HallDay:
                 self.core.tick(now)
                 self._absorb(now)
                 self.push(now + 60, TICK)
+            elif kind == RESTART:
+                self._restart(now)
             elif kind == SAMPLE:
                 waiting = sum(self.core.waiting(s) for s in range(sc.hall.service_count()))
                 self.result.queue.append((now - sc.midnight, waiting))
@@ -108,6 +114,14 @@ class HallDay:
         self._absorb(end)
         self._finish_figures()
         return self.result
+
+    def _restart(self, now):
+        # The hub loses power and comes back: everything it knows comes from its journal.
+        before = self.core.fingerprint()
+        self.core = RoutingCore.recover(self.sc.hall, self.core.storage, now)
+        if self.core.fingerprint() != before or self.core.replay_skipped:
+            raise AssertionError("the hub came back different from its journal")
+        self.result.hub_restarts += 1
 
     # ---- citizens ----------------------------------------------------------------------------
 
@@ -133,21 +147,32 @@ class HallDay:
                     return
             t = boundary
 
-    def _arrive(self, now, prefix):
+    def _arrive(self, now, arg):
+        # arg: a service prefix (the next Poisson arrival is drawn), or ("again", prefix) for a
+        # citizen whose ticket did not print and who takes another.
+        retry = isinstance(arg, tuple)
+        prefix = arg[1] if retry else arg
+        if not retry:
+            self._next_arrival(prefix, now + 1e-6)
         core = self.core
         kind = PRIORITY if self.rng.random() < self.sc.priority_share else 0
         result = core.issue(now, prefix, kind=kind)
         issued = [o for o in core.out if o[0] == "issued"]
-        if result == OK:
-            s, number, ahead = issued[0][1], issued[0][2], issued[0][4]
-            name = core.ticket_name(s, number)
-            self.tickets[name] = Ticket(prefix, name, now, kind, core.estimator.naive(core, s, ahead))
-            if self.sc.patience_s:
-                self.push(now + self.rng.expovariate(1 / self.sc.patience_s), GIVE_UP, name)
-        else:
-            self.result.refused += 1
         self._absorb(now)
-        self._next_arrival(prefix, now + 1e-6)
+        if result != OK:
+            self.result.refused += 1
+            return
+        s, number, ahead = issued[0][1], issued[0][2], issued[0][4]
+        name = core.ticket_name(s, number)
+        self.tickets[name] = Ticket(prefix, name, now, kind, core.estimator.naive(core, s, ahead))
+        if self.sc.print_failures and self.rng.random() < self.sc.print_failures:
+            self.tickets[name].voided = True           # the printer failed: the hub voids it
+            core.cancel(now, name)
+            self._absorb(now)
+            self.push(now + 30, ARRIVE, ("again", prefix))
+            return
+        if self.sc.patience_s:
+            self.push(now + self.rng.expovariate(1 / self.sc.patience_s), GIVE_UP, name)
         for window in self.sc.hall.numbers:            # idle staff call at once
             self._call(now, window)
 

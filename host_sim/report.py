@@ -48,7 +48,8 @@ def summary(scenario, result):
         staff.setdefault(who, []).append(level)
     ends = {}
     for t in result.tickets:
-        ends[ENDS[t.how]] = ends.get(ENDS[t.how], 0) + 1
+        how = "voided (not printed)" if t.voided else ENDS[t.how]
+        ends[how] = ends.get(how, 0) + 1
     return {
         "scenario": scenario.name,
         "tickets": len(result.tickets),
@@ -70,6 +71,7 @@ def summary(scenario, result):
         "estimate_vs_naive": round(result.estimate_error / result.naive_error, 2)
         if result.naive_error else None,
         "lost": lost(result),
+        "hub_restarts": result.hub_restarts,
     }
 
 
@@ -92,7 +94,8 @@ def text(s):
              "  wait estimates: mean error %.1f min (naive %.1f min)"
              % (s["estimate_mae_min"], s["naive_mae_min"]),
              "  alerts: " + (", ".join("%s %d" % kv for kv in s["alerts"].items()) or "none"),
-             "  lost: %d" % s["lost"], "", "  service  issued served  mean wait  p90  in time"]
+             "  lost: %d (hub restarts from its journal: %d)" % (s["lost"], s["hub_restarts"]), "",
+             "  service  issued served  mean wait  p90  in time"]
     for prefix, v in s["services"].items():
         lines.append("  %-7s %6d %6d %8.1f m %5.1f %8s" % (prefix, v["issued"], v["served"],
                                                             v["mean_wait_min"], v["p90_wait_min"],

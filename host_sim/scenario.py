@@ -9,7 +9,8 @@ from firmware.routing.config import ConfigError, HallConfig
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 DEFAULT = SCENARIOS / "district.toml"
-KNOWN = ("scenario", "hall", "arrivals", "service_times", "roster", "patience", "ratings")
+KNOWN = ("scenario", "hall", "arrivals", "service_times", "roster", "patience", "ratings",
+         "faults")
 
 
 class ScenarioError(Exception):
@@ -41,6 +42,8 @@ class Scenario:
     patience_s: float | None
     rating_share: float
     rating_weights: list
+    hub_restarts: int = 0           # hub power losses at random moments (recovered from the journal)
+    print_failures: float = 0.0     # share of tickets the printer fails on (voided, taken again)
 
     def at(self, seconds):
         return self.midnight + seconds
@@ -170,6 +173,15 @@ def parse(doc, source="scenario.toml", seed=None):
             any(isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0 for x in weights):
         raise ScenarioError("%s: expected %d weights, one per level" % (where("ratings.levels"),
                                                                         hall.rating_levels))
+    faults = doc.get("faults", {})
+    for key in faults:
+        if key not in ("hub_restarts", "print_failures"):
+            raise ScenarioError("%s: unknown fault" % where("faults." + key))
+    restarts = _number(where("faults.hub_restarts"), faults.get("hub_restarts", 0), 0, 100)
+    if int(restarts) != restarts:
+        raise ScenarioError("%s: expected a whole number" % where("faults.hub_restarts"))
+    failures = _number(where("faults.print_failures"), faults.get("print_failures", 0), 0, 0.5)
     return Scenario(name, source, hall, midnight, start, end,
                     seed if seed is not None else int(meta.get("seed", 1)), arrivals,
-                    priority_share, service_times, roster, patience_s, share, weights)
+                    priority_share, service_times, roster, patience_s, share, weights,
+                    int(restarts), failures)

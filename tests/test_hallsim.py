@@ -108,3 +108,22 @@ def test_realtime_hall_with_micropython_devices_loses_nothing():
     assert books["printed"] == books["issued"]              # every ticket came out of the printer
     assert books["devices_online"] == books["devices"] == 14
     assert books["link_rejects"] == 0
+
+
+def test_chaos_day_loses_nothing():
+    sc = scenarios.load(scenarios.SCENARIOS / "chaos.toml")
+    result = HallDay(sc).run()
+    assert result.hub_restarts == 8                          # each checked against the live state
+    voided = [t for t in result.tickets if t.voided]
+    assert voided and all(t.how == 2 for t in voided)        # voided tickets end cancelled
+    assert all(t.how >= 0 for t in result.tickets)           # nothing lost
+    finished = sum(1 for t in result.tickets if t.how == 0)
+    assert len(result.ratings) <= finished
+
+
+def test_unknown_fault_is_refused(tmp_path):
+    text = (scenarios.SCENARIOS / "district.toml").read_text(encoding="utf-8")
+    path = tmp_path / "x.toml"
+    path.write_text(text + "\n[faults]\nmeteor = 1\n", encoding="utf-8")
+    proc = hallsim("run", str(path))
+    assert proc.returncode == 2 and "faults.meteor: unknown fault" in proc.stderr
