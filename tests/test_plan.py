@@ -52,10 +52,14 @@ def test_plan_meets_the_target_every_hour_with_fewer_windows_when_quiet():
     assert all(r["met"] for r in rows), rows
     assert min(r["windows"] for r in busy) > max(r["windows"] for r in quiet)
     assert all(abs(r["windows"] - r["erlang_c"]) <= 2 for r in rows if r["arrivals_per_hour"])
-    # the plan is minimal: one window fewer in a busy hour misses the target
-    wanted = {int(r["hour"][:2]): r["windows"] for r in rows}
-    wanted[9] -= 1
-    assert planner.met(wanted)[9] < 0.9
+    # the plan is minimal: one window fewer in any staffed hour misses the target in some hour
+    # (perhaps a later one: a backlog carries over)
+    for row in rows:
+        if row["windows"]:
+            wanted = {int(r["hour"][:2]): r["windows"] for r in rows}
+            wanted[int(row["hour"][:2])] -= 1
+            shares = planner.met(wanted)
+            assert any(v is not None and v < 0.9 for v in shares.values()), row
 
 
 def test_cli_prints_the_plan_and_refuses_a_bad_target():
