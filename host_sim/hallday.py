@@ -61,6 +61,7 @@ class HallDay:
         self.tickets = {}           # name -> Ticket
         self.serving = {}           # window number -> (ticket name, started at)
         self.pending = {}           # window number -> "pause" | "close" (when the citizen is done)
+        self.opened = {}            # window number -> when it last opened (for utilisation)
         self.progress = progress
 
     # ---- the event heap ----------------------------------------------------------------------
@@ -197,13 +198,12 @@ class HallDay:
         self._absorb(now)
 
     def _open_since(self, window, now):
-        self.opened = getattr(self, "opened", {})
         self.opened[window] = now
 
     def _leave(self, now, window, how):
         core = self.core
         (core.pause if how == "pause" else core.window_close)(now, window)
-        opened = getattr(self, "opened", {}).pop(window, None)
+        opened = self.opened.pop(window, None)
         if opened is not None:
             self.result.staffed[window] = self.result.staffed.get(window, 0) + now - opened
         self._absorb(now)

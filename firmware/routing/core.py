@@ -387,7 +387,6 @@ class RoutingCore:
             self.wait_alerted[q] = 0
         self.last_req = {}
         self.stats.close_day(self.day)
-        self.estimator.new_day()
 
     # ---- tickets ----------------------------------------------------------------------------
 
@@ -610,9 +609,7 @@ class RoutingCore:
         self.recalls[w] = 0
         self.phase[w] = CALLED
         self.flags[w] = 0
-        waiting = self.waiting(service)
-        self.estimator.called(service, now, waiting)
-        self.out.append(("queue", service, waiting))
+        self.out.append(("queue", service, self.waiting(service)))
 
     def _announce(self, w, now):
         self.last_call[w] = now
@@ -956,10 +953,6 @@ class RoutingCore:
         elif not over and self.crowd_alerted[s] and waiting <= limit * max(open_windows, 1) // 2:
             self.crowd_alerted[s] = 0
             self.stats.changes += 1
-
-    def next_deadline(self, now):
-        # Seconds until tick() may have something to do (the shell sleeps at most this long).
-        return 1
 
     def window_view(self, w):
         # What a window's caller board shows: (state, phase, ticket, recalls, waiting, staff).

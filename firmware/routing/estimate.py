@@ -15,8 +15,6 @@ MAX_STEPS = 120
 _VIRTUAL = 0xFFFF       # the new ticket in the replay
 
 _SCALE = 16     # fixed point: floats allocate on MicroPython
-_ALPHA = 8      # EWMA weight 1/8
-_MIN_CALLS = 3  # calls observed before the measured gap is trusted
 _PRIOR = 20     # the configured service time weighs as much as this many observed services
 
 
@@ -24,25 +22,10 @@ class Estimator:
     def __init__(self, config):
         self.cfg = config
         n = config.service_count()
-        self.gap = array("I", bytes(4 * n))        # measured gap between calls, x16
-        self.last_call = array("I", bytes(4 * n))
-        self.calls = array("H", bytes(2 * n))
-        self.queued = bytearray(n)                  # people still waited at the last call
         # mean service time: the configured one counts as PRIOR services, then the day's own
         self.service_sum = array("I", [svc[6] * _PRIOR for svc in config.services])
         self.service_n = array("H", [_PRIOR] * n)
         self.service = array("I", [svc[6] * _SCALE for svc in config.services])
-
-    def called(self, s, now, waiting_after):
-        if self.calls[s] and self.queued[s]:
-            sample = (now - self.last_call[s]) * _SCALE
-            if self.calls[s] <= _MIN_CALLS or self.gap[s] == 0:
-                self.gap[s] = sample if self.gap[s] == 0 else (self.gap[s] + sample) // 2
-            else:
-                self.gap[s] += (sample - self.gap[s]) // _ALPHA
-        self.last_call[s] = now
-        self.calls[s] += 1
-        self.queued[s] = 1 if waiting_after else 0
 
     def served(self, s, duration):
         if self.service_n[s] < 60000:
@@ -166,13 +149,6 @@ class Estimator:
             c[0] += 1
         return -1
 
-    def _idle_window(self, core, s):
-        for w in range(len(core.state)):
-            if core.state[w] == 1 and core.phase[w] == 0 and core.staff[w] is not None \
-                    and s in core.window_services(w)[0]:
-                return True
-        return False
-
     def spread(self, estimate):
         # The range shown on the ticket, in seconds: -25% .. +25%, at least a minute wide.
         low = estimate * 3 // 4
@@ -189,17 +165,8 @@ class Estimator:
                 windows += 1
         return ahead * self.cfg.services[s][6] // max(windows, 1)
 
-    def new_day(self):
-        for s in range(len(self.calls)):
-            self.calls[s] = 0
-            self.queued[s] = 0
-            self.gap[s] = 0
-
     def state(self):
-        return (self.gap, self.last_call, self.calls, bytes(self.queued), self.service,
-                self.service_sum, self.service_n)
+        return (self.service, self.service_sum, self.service_n)
 
     def restore(self, st):
-        (self.gap, self.last_call, self.calls, queued, self.service, self.service_sum,
-         self.service_n) = st
-        self.queued = bytearray(queued)
+        self.service, self.service_sum, self.service_n = st
