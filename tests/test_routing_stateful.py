@@ -69,7 +69,7 @@ class Hall(RuleBasedStateMachine):
         before = self.waiting_entries()
         transfers = list(core.transfers)
         due = [a for a in core.appointments if a[0] - core.cfg.appointment_grace_s <= self.now]
-        services = core.window_services(w)[0]
+        services = core.window_services(w)
         result = core.call_next(self.now, window)
         calls = [o for o in core.out if o[0] == "called"]
         self.absorb()

@@ -476,16 +476,21 @@ class RoutingCore:
         self._services_cache = None           # backups take over or give back services
 
     def window_services(self, w):
-        # The window's own services and weights, then those of windows it backs up while they
-        # are paused or closed (weight 1). Cached until a window's state changes: the choice
-        # and the estimator ask for it constantly, and it costs a scan of every window.
+        # The services window w calls for: its own, then those of windows it backs up while
+        # they are paused or closed. Cached until a window's state changes (the choice and
+        # the estimator ask constantly, and it costs a scan of every window); without a backup
+        # in force the cache holds the config's own bytes, so it allocates nothing.
         cache = self._services_cache
         if cache is None:
-            cache = self._services_cache = [None] * len(self.state)
-        entry = cache[w]
-        if entry is None:
-            entry = cache[w] = self._window_services(w)
-        return entry
+            cache = self._services_cache = [None] * (2 * len(self.state))
+        if cache[2 * w] is None:
+            cache[2 * w], cache[2 * w + 1] = self._window_services(w)
+        return cache[2 * w]
+
+    def window_weights(self, w):
+        # The weights of window_services(w), one byte each (1 for services taken over).
+        self.window_services(w)
+        return self._services_cache[2 * w + 1]
 
     def _window_services(self, w):
         services = self.cfg.window_services[w]
@@ -503,7 +508,8 @@ class RoutingCore:
     def choose(self, w, now):
         # (source, key) of the ticket window w would call now, or None. Sources: 0 transfer
         # (key = index), 1 priority / 3 ordinary (key = queue), 2 appointment (key = index).
-        services, weights = self.window_services(w)
+        services = self.window_services(w)
+        weights = self.window_weights(w)
         number = self.cfg.numbers[w]
         best = -1
         for k in range(len(self.transfers)):       # 1. transfers to this window, then to its services
@@ -922,7 +928,7 @@ class RoutingCore:
     def _oldest_waiting(self, w):
         # Issue time of the longest-waiting ticket window w could call, or -1.
         oldest = -1
-        services = self.window_services(w)[0]
+        services = self.window_services(w)
         for s in services:
             for q in (2 * s, 2 * s + 1):
                 at = self.queues.first(q)
@@ -940,7 +946,7 @@ class RoutingCore:
         # People waiting per open window serving s, over the threshold: say how many should open.
         open_windows = 0
         for w in range(len(self.state)):
-            if self.state[w] == OPEN and s in self.window_services(w)[0]:
+            if self.state[w] == OPEN and s in self.window_services(w):
                 open_windows += 1
         waiting = self.waiting(s)
         limit = self.cfg.waiting_per_window_alert
@@ -959,7 +965,7 @@ class RoutingCore:
         ticket = self.ticket_name(self.cur_service[w], self.cur_number[w]) \
             if self.cur_service[w] != NONE else ""
         waiting = 0
-        for s in self.window_services(w)[0]:
+        for s in self.window_services(w):
             waiting += self.waiting(s)
         return (self.state[w], self.phase[w], ticket, self.recalls[w], waiting, self.staff[w] or "")
 

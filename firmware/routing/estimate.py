@@ -39,7 +39,8 @@ class Estimator:
         for w in range(len(core.state)):
             if core.state[w] != 1 or core.staff[w] is None:
                 continue
-            services, weights = core.window_services(w)
+            services = core.window_services(w)
+            weights = core.window_weights(w)
             total = 0
             mine = 0
             for k in range(len(services)):
@@ -60,7 +61,7 @@ class Estimator:
         for w in range(len(core.state)):
             if core.state[w] == 1 and core.staff[w] is not None:
                 windows.append(w)
-                serving_s = serving_s or s in core.window_services(w)[0]
+                serving_s = serving_s or s in core.window_services(w)
         if not serving_s:
             return (ahead + 1) * self.service[s] // _SCALE
         free = []                             # heap of (time the window is free, window)
@@ -99,7 +100,8 @@ class Estimator:
         # The queue the routing policy takes from at window w at (day-relative) time t, with its
         # cursor advanced; _VIRTUAL for the new ticket (service `mine`, at the end of its
         # ordinary queue); -1 when w has nothing left to take.
-        services, weights = core.window_services(w)
+        services = core.window_services(w)
+        weights = core.window_weights(w)
         pick = -1
         oldest = 0
         for s in services:                                # priority, oldest first
@@ -161,7 +163,7 @@ class Estimator:
         # The baseline to beat: people ahead x mean service time / open windows serving s.
         windows = 0
         for w in range(len(core.state)):
-            if core.state[w] == 1 and core.staff[w] is not None and s in core.window_services(w)[0]:
+            if core.state[w] == 1 and core.staff[w] is not None and s in core.window_services(w):
                 windows += 1
         return ahead * self.cfg.services[s][6] // max(windows, 1)
 
