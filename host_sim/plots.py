@@ -44,21 +44,19 @@ def write(out, scenario, result, s):
     save(fig, "queue.png", "queue length over the day")
 
     numbers = list(s["windows"])
-    fig, ax = plt.subplots(figsize=(max(6, len(numbers) * 0.25), 4))
-    ax.bar([str(n) for n in numbers],
-           [100 * (s["windows"][n]["utilisation"] or 0) for n in numbers], color="#9bbb59")
-    ax.set_xlabel("window")
-    ax.set_ylabel("utilisation (%)")
-    ax.set_ylim(0, 100)
-    save(fig, "utilisation.png", "window utilisation")
 
-    fig, ax = plt.subplots(figsize=(max(6, len(numbers) * 0.25), 4))
-    ax.bar([str(n) for n in numbers],
-           [100 * (s["windows"][n]["satisfaction"] or 0) for n in numbers], color="#f79646")
-    ax.set_xlabel("window")
-    ax.set_ylabel("satisfied (%)")
-    ax.set_ylim(0, 100)
-    save(fig, "satisfaction.png", "satisfaction by window (rated 基本满意 or better)")
+    def per_window(key, color, ylabel, name, title):
+        fig, ax = plt.subplots(figsize=(max(6, len(numbers) * 0.25), 4))
+        ax.bar([str(n) for n in numbers], [100 * (s["windows"][n][key] or 0) for n in numbers],
+               color=color)
+        ax.set_xlabel("window")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(0, 100)
+        save(fig, name, title)
+
+    per_window("utilisation", "#9bbb59", "utilisation (%)", "utilisation.png", "window utilisation")
+    per_window("satisfaction", "#f79646", "satisfied (%)", "satisfaction.png",
+               "satisfaction by window (rated 基本满意 or better)")
 
     fig, ax = plt.subplots(figsize=(5, 5))
     actual = [t.wait / 60 for t in served]
