@@ -2,6 +2,8 @@
 # it reaches the hub. validate() raises ConfigError naming the file, the key and the reason;
 # redacted() is the only form in which a configuration may be shown or logged.
 
+from protocol.schema import valid_id
+
 ROLES = ("hub", "dispenser", "caller", "evaluator", "display")
 SECRET_NAMES = ("password", "psk", "secret", "token")
 KINDS = ("ordinary", "priority", "appointment")
@@ -11,15 +13,6 @@ KNOWN = ("id", "role", "hall", "board", "bus_address", "window", "service_keys",
 
 class ConfigError(Exception):
     pass
-
-
-def _valid_id(name):
-    if type(name) is not str or not 0 < len(name) <= 32:
-        return False
-    for ch in name:
-        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or ch == "-" or ch == "_"):
-            return False
-    return True
 
 
 def validate(doc, source="config.json"):
@@ -32,7 +25,7 @@ def validate(doc, source="config.json"):
         if key not in KNOWN:
             fail(key, "unknown key")
     for key in ("id", "hall"):
-        if not _valid_id(doc.get(key)):
+        if not valid_id(doc.get(key)):
             fail(key, "expected 1-32 of a-z 0-9 - _, got %r" % (doc.get(key),))
     role = doc.get("role")
     if role not in ROLES:

@@ -16,11 +16,7 @@ class HubRuntime:
         self.last_second = -1
 
     def step(self, now, utc):
-        while self.bus.any():
-            n = self.bus.readinto(self.buf)
-            if not n:
-                break
-            self.node.feed(memoryview(self.buf)[:n], now, utc)
+        self.node.pump(self.bus, self.buf, now, utc)
         if utc != self.last_second:
             self.last_second = utc
             self.role.tick(utc)

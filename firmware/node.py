@@ -48,6 +48,14 @@ class Node:
                 if dec.reason in _NAKS and dec.flags & 1 and dec.dst == self.address:
                     self.link.reject(dec.src, dec.seq, _NAKS[dec.reason])
 
+    def pump(self, uart, buf, now, utc=0):
+        # Feed everything a UART (write / any / readinto) holds now, through buf.
+        while uart.any():
+            n = uart.readinto(buf)
+            if not n:
+                break
+            self.feed(memoryview(buf)[:n], now, utc)
+
     def _frame(self, dec, now, utc):
         if dec.dst != self.address and dec.dst != BROADCAST:
             return                                  # someone else's frame on the bus

@@ -44,11 +44,7 @@ class DeviceRuntime:
 
     def step(self, now):
         bus = self.uarts["bus"]
-        while bus.any():
-            n = bus.readinto(self.buf)
-            if not n:
-                break
-            self.node.feed(memoryview(self.buf)[:n], now)
+        self.node.pump(bus, self.buf, now)
         self._keys(now)
         if hasattr(self.role, "tick"):
             self.role.tick(now)

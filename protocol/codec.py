@@ -3,7 +3,7 @@
 # Each field type is handled inline: this runs for every message a hub sends or receives.
 from protocol.compat import micropython
 from protocol.errors import PayloadError, UnknownTypeError
-from protocol.schema import (SPEC, SPEC_AT, FIELDS, NAMES, number_of, number_of_id, by_name,
+from protocol.schema import (SPEC, SPEC_AT, FIELDS, NAMES, number_of, number_of_id,
                              U8, U16, U32, I8, I16, STR, U8S, STRS, BOOL, TYPE_NAMES)
 
 
@@ -15,11 +15,6 @@ def number_for(name):
             raise UnknownTypeError("a message needs a \"type\" naming its message type")
         raise UnknownTypeError("unknown message type %r" % (name,))
     return number
-
-
-def row_for(name):
-    number_for(name)
-    return by_name(name)
 
 
 def fields_of(name):

@@ -27,13 +27,6 @@ RATING_RESULTS = ("recorded", "wrong_window", "expired", "already_rated", "unkno
 ALERT_KINDS = ("", "wait_too_long", "over_time_limit", "window_idle", "open_window",
                "printer", "device_offline", "early_close")
 
-
-def name(table, code):
-    # The name of a code, or "code N" for one this version does not know.
-    if 0 <= code < len(table) and table[code]:
-        return table[code]
-    return "code %d" % code
-
 TICKET_KINDS = ("ordinary", "priority", "appointment")
 
 NAK_CODES = ("", "unknown_type", "bad_payload", "busy", "newer_version")

@@ -5,6 +5,7 @@ import json
 from protocol import VERSION
 from protocol.codec import encode_payload, fields_of, number_for
 from protocol.errors import ProtocolError, PayloadError, UnknownTypeError
+from protocol.schema import valid_id
 
 ROOT = "qms"
 UP = "up"          # device -> hub
@@ -20,16 +21,6 @@ UNKNOWN_TYPE = "unknown_type"
 BAD_PAYLOAD = "bad_payload"
 NEWER_VERSION = "newer_version"
 REASONS = (BAD_TOPIC, BAD_JSON, TOO_LONG, UNKNOWN_TYPE, BAD_PAYLOAD, NEWER_VERSION)
-
-
-def valid_id(name):
-    # Hall and device ids: 1..32 chars of a-z, 0-9, '-' and '_' (safe in topics and ACLs).
-    if not isinstance(name, str) or not 0 < len(name) <= 32:
-        return False
-    for ch in name:
-        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or ch == "-" or ch == "_"):
-            return False
-    return True
 
 
 def _check_id(what, name):

@@ -124,8 +124,11 @@ KIND_PRIORITY = const(1)
 KIND_APPOINTMENT = const(2)
 
 
-def lookup(name_or_id):
-    # The schema row for a message name or type id; None when the schema has no such message.
-    if isinstance(name_or_id, int):
-        return by_id(name_or_id)
-    return by_name(name_or_id)
+def valid_id(name):
+    # Hall and device ids: 1..32 chars of a-z, 0-9, '-' and '_' (safe in topics and ACLs).
+    if not isinstance(name, str) or not 0 < len(name) <= 32:
+        return False
+    for ch in name:
+        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or ch == "-" or ch == "_"):
+            return False
+    return True
