@@ -1,34 +1,43 @@
-# The hub's loop on an ESP32 (or the unix port): one bus UART, the hub role and its node, the
-# routing core's timers once a second. UTC comes from the RTC (set by NTP or by hand).
+# The hub's loop on an ESP32 (or the unix port): one bus UART mastered by protocol.bus, the hub
+# role and its node, the routing core's timers once a second. UTC comes from the RTC (set by
+# NTP or by hand).
 from firmware.node import Node
 from firmware.roles.hub import HubRole
+from protocol.bus import BusMaster
 
 UNIX_FROM_2000 = 946684800     # MicroPython's ESP32 epoch is 2000-01-01
 
 
 class HubRuntime:
-    def __init__(self, core, devices, bus, now, watchdog=None):
+    def __init__(self, core, devices, bus, now, watchdog=None, baud=115200, reply_us=3000):
         self.role = HubRole(core, devices)
         self.node = Node(0, self.role, "hub", now)
+        self.master = BusMaster(self.node, [d["bus_address"] for d in devices], baud=baud,
+                                reply_us=reply_us)
         self.bus = bus
         self.watchdog = watchdog
         self.buf = bytearray(256)
         self.last_second = -1
 
-    def step(self, now, utc):
-        self.node.pump(self.bus, self.buf, now, utc)
+    def step(self, us, ms, utc):
+        bus = self.bus
+        while bus.any():
+            n = bus.readinto(self.buf)
+            if not n:
+                break
+            self.master.received(memoryview(self.buf)[:n], us, ms, utc)
         if utc != self.last_second:
             self.last_second = utc
             self.role.tick(utc)
-        out = self.node.transmit(now, utc)
+        out = self.master.step(us, ms, utc)
         if out:
-            self.bus.write(out)
+            bus.write(out)
         if self.watchdog is not None:
             self.watchdog.feed()
 
-    async def run(self, period_ms=5):
+    async def run(self, period_ms=1):
         import asyncio
         import time
         while True:
-            self.step(time.ticks_ms(), time.time() + UNIX_FROM_2000)
+            self.step(time.ticks_us(), time.ticks_ms(), time.time() + UNIX_FROM_2000)
             await asyncio.sleep_ms(period_ms)

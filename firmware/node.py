@@ -1,8 +1,10 @@
 # A device (or the hub) on the serial bus, sans-IO: a role with its link, stream decoder and
 # frame encoder. feed() takes bytes from the line; transmit() gives the bytes to write; the
 # role's other actions (print, board, voice, screen...) are left in `hardware` for the shell.
-# Heartbeats and status go out on their own; a device that hears nothing from the hub for
-# HUB_SILENT_MS tells its role (hub_lost), and recovers by itself when the hub is heard again.
+# On a mastered bus (RS485, SPEC.md 2.5) a device speaks only when a poll from the hub covers
+# its address; the hub's side is protocol.bus.BusMaster. Status goes out every STATUS_MS; a
+# device that has something to say and hears nothing from the hub for HUB_SILENT_MS tells its
+# role (hub_lost), and recovers by itself when the hub is heard again.
 from protocol.codec import decode_payload, encode_payload
 from protocol.frame import FRAME, REJECTED, StreamDecoder, encode_frame
 from protocol.link import Link, GAVE_UP
@@ -13,24 +15,31 @@ from protocol.ticks import ticks_add, ticks_diff
 ROLE_CODES = {"hub": 0, "dispenser": 1, "caller": 2, "evaluator": 3, "display": 4}
 _NAKS = {"unknown_type": NAK_UNKNOWN_TYPE, "bad_payload": NAK_BAD_PAYLOAD,
          "newer_version": NAK_NEWER_VERSION}
+POLL = 0x07
 
 
 class Node:
-    STATUS_MS = 10000            # status / heartbeat period
-    HUB_SILENT_MS = 15000        # the hub sends time_sync at least this often
+    STATUS_MS = 30000            # status period (spread by address so devices do not clash)
+    HUB_SILENT_MS = 5000         # wanting to talk this long without hearing the hub: lost
+    TIME_SYNC_MS = 60000         # the hub's clock broadcast
 
-    def __init__(self, address, role, role_name, now, info=None, rto_ms=100, first_seq=0):
+    def __init__(self, address, role, role_name, now, info=None, rto_ms=100, first_seq=0,
+                 mastered=True):
+        # mastered: a device on a polled bus speaks only when polled (the hub ignores it).
         self.address = address
         self.role = role
         self.role_name = role_name
         self.is_hub = address == HUB
+        self.mastered = mastered and not self.is_hub
         self.link = Link(address, first_seq=first_seq, rto_ms=rto_ms)
         self.decoder = StreamDecoder()
         self.hardware = []
         self.info = info            # callable -> dict(fw, uptime, reset_cause, free_heap, rssi)
-        self.next_status = ticks_add(now, 500)
+        self.next_status = ticks_add(now, 500 + (address * 211) % 2000)
         self.heard_hub = now
         self.hub_online = True
+        self.want_since = None      # since when we have had something to send
+        self.granted = 0            # polled: 1 answer, 2 resend what is unacknowledged, 4 always
         self.log = None             # optional callable(text) for a monitor
 
     # ---- incoming -------------------------------------------------------------------------
@@ -67,6 +76,13 @@ class Node:
                 if hasattr(self.role, "hub_back"):
                     self.role.hub_back(now)
         payload = dec.payload()
+        if dec.type_id == POLL and dec.src == HUB:
+            if len(payload) == 3 and payload[0] <= self.address <= payload[1]:
+                if payload[0] == payload[1]:
+                    self.granted = 7                # for us alone: resend, and always answer
+                elif self.wants_turn(now, payload[2]):
+                    self.granted = 3 if payload[2] else 1
+            return
         if not self.link.receive(dec.src, dec.dst, dec.seq, dec.flags, dec.type_id, payload,
                                  dec.crc, now):
             return
@@ -84,12 +100,13 @@ class Node:
         type_id, payload = encode_payload(msg)
         self.link.send(dst, type_id, payload, must_deliver(type_id) and dst != BROADCAST, now)
 
-    def transmit(self, now, utc=0):
-        # Bytes to write now (a transmission starts with 0x00), or b"".
+    def packets(self, now, utc=0):
+        # The link packets due now (new ones, acks, retransmissions), after the role's
+        # actions and the node's own timers have been turned into messages.
         self._collect(now)
         if self.is_hub:
-            if ticks_diff(now, self.next_status) >= 0:   # time and a sign of life for all
-                self.next_status = ticks_add(now, self.HUB_SILENT_MS // 3)
+            if ticks_diff(now, self.next_status) >= 0:   # the hall's clock, for every device
+                self.next_status = ticks_add(now, self.TIME_SYNC_MS)
                 self.send(BROADCAST, {"type": "time_sync", "utc": utc,
                                       "tz_min": self.role.core.cfg.tz_offset_s // 60}, now)
         else:
@@ -99,13 +116,55 @@ class Node:
                 msg = decode_payload(event[3], event[4], 0, len(event[4]))
                 self.role.gave_up(msg, now)
                 self._collect(now)
-        packets = self.link.poll(now)
+        if self.mastered:
+            granted = self.granted
+            self.granted = 0
+            if not granted:
+                return ()
+            if granted & 2:                              # the hub missed our last answer
+                self.link.resend_unacked()
+            packets = self.link.poll(now)
+            if not packets and granted & 4:              # a poll for us alone: answer it
+                self.send(HUB, {"type": "heartbeat", "uptime": self._info().get("uptime", 0)}, now)
+                packets = self.link.poll(now)
+            return packets
+        return self.link.poll(now)
+
+    def transmit(self, now, utc=0):
+        # Bytes to write now (a transmission starts with 0x00), or b"".
+        packets = self.packets(now, utc)
         if not packets:
             return b""
         out = bytearray(b"\x00")
         for p in packets:
             out.extend(encode_frame(p.dst, self.address, p.seq, p.flags, p.type_id, p.payload))
         return bytes(out)
+
+    def wants_turn(self, now, resend=False):
+        # A device with something to send (a poll covering it would be answered); with
+        # resend, also one still waiting for an acknowledgement.
+        return self.link.next_due(now) == 0 or (resend and self.link.in_flight() > 0)
+
+    def next_wake(self, now):
+        # Milliseconds until the node's own timers (status, retransmission, the role's) need a
+        # pass; the shell may sleep that long when nothing arrives.
+        wait = ticks_diff(self.next_status, now)
+        due = self.link.next_due(now)
+        if due is not None and due < wait:
+            wait = due
+        if self.want_since is not None and self.hub_online:
+            lost = self.HUB_SILENT_MS - self._silent_for(now)
+            if lost < wait:
+                wait = lost
+        role_wake = getattr(self.role, "next_wake", None)
+        if role_wake is not None:
+            r = role_wake(now)
+            if r is not None and r < wait:
+                wait = r
+        return wait if wait > 0 else 0
+
+    def _info(self):
+        return self.info() if self.info is not None else {}
 
     def _collect(self, now):
         for action in self.role.out:
@@ -119,7 +178,11 @@ class Node:
         self.role.out = []
 
     def _housekeeping(self, now):
-        if self.hub_online and ticks_diff(now, self.heard_hub) >= self.HUB_SILENT_MS:
+        if self.link.next_due(now) != 0:
+            self.want_since = None
+        elif self.want_since is None:
+            self.want_since = now
+        if self.hub_online and self._silent_for(now) >= self.HUB_SILENT_MS:
             self.hub_online = False
             if hasattr(self.role, "hub_lost"):
                 self.role.hub_lost(now)
@@ -127,9 +190,19 @@ class Node:
         if ticks_diff(now, self.next_status) >= 0:
             self.next_status = ticks_add(now, self.STATUS_MS)
             self.send(HUB, self.status(), now)
+            if self.want_since is None:
+                self.want_since = now
+
+    def _silent_for(self, now):
+        # How long we have wanted to talk without hearing the hub (0 when we do not want to).
+        if self.want_since is None:
+            return 0
+        heard = ticks_diff(now, self.heard_hub)
+        wanted = ticks_diff(now, self.want_since)
+        return heard if heard < wanted else wanted
 
     def status(self):
-        info = self.info() if self.info is not None else {}
+        info = self._info()
         stats = self.link.stats
         printer = getattr(self.role, "printer", 0)
         return {"type": "status", "role": ROLE_CODES.get(self.role_name, 0),

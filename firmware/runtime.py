@@ -45,13 +45,13 @@ class DeviceRuntime:
     def step(self, now):
         bus = self.uarts["bus"]
         self.node.pump(bus, self.buf, now)
+        self._printer(now)                      # (its follow-ups go out in this same pass)
         self._keys(now)
         if hasattr(self.role, "tick"):
             self.role.tick(now)
         out = self.node.transmit(now)
         if out:
             bus.write(out)
-        self._printer(now)
         for action in self.node.hardware:
             self._perform(action, now)
         self.node.hardware = []
@@ -102,6 +102,15 @@ class DeviceRuntime:
         for frame in self.voice.out:
             self.uarts["voice"].write(frame)
         self.voice.out = []
+
+    def next_wake(self, now):
+        # Milliseconds until step() has work of its own (nothing arriving meanwhile).
+        if self.role.out or self.node.hardware:
+            return 0
+        wait = self.node.next_wake(now)
+        if self.voice is not None and self.voice.playing and wait > 50:
+            wait = 50
+        return wait
 
     async def run(self, period_ms=5):
         # MicroPython only (tests drive step() with their own time).

@@ -176,17 +176,22 @@ class VirtualBoard:
 
 class HostHub:
     """The hub on the host: routing core, hub role and node, one pyserial port per device
-    (every port hears every transmission, as on a multi-drop bus), in real time."""
+    (every port hears every transmission, as on a multi-drop bus), mastered by the same
+    BusMaster as on an ESP32 hub, in real time. Processes on a busy host answer a poll within
+    tens of milliseconds rather than an ESP32's one or two, so the reply window is wider."""
 
     def __init__(self, core, devices, boards, utc0=None, speed=1):
         # speed: hall seconds per real second for the routing core's clock (the devices and
         # the link keep real milliseconds).
         from firmware.node import Node
         from firmware.roles.hub import HubRole
+        from protocol.bus import BusMaster
         from protocol.frame import StreamDecoder
         self.core = core
         self.role = HubRole(core, devices)
         self.node = Node(0, self.role, "hub", 0)
+        self.master = BusMaster(self.node, [d["bus_address"] for d in devices],
+                                reply_us=40000, gap_us=5000, turnaround_us=0)
         self.boards = boards
         self.decoders = [StreamDecoder() for _ in boards]     # one per serial line
         self.t0 = time.monotonic()
@@ -196,19 +201,20 @@ class HostHub:
 
     def now(self):
         elapsed = time.monotonic() - self.t0
-        ms = int(elapsed * 1000)
-        return ms & ((1 << 30) - 1), self.utc0 + int(elapsed * self.speed)
+        us = int(elapsed * 1000000)
+        return us & ((1 << 30) - 1), (us // 1000) & ((1 << 30) - 1), \
+            self.utc0 + int(elapsed * self.speed)
 
     def pump(self):
-        ms, utc = self.now()
+        us, ms, utc = self.now()
         for board, decoder in zip(self.boards, self.decoders):
             data = board.port.read(4096)
             if data:
-                self.node.feed(data, ms, utc, decoder)
+                self.master.received(data, us, ms, utc, decoder)
         if utc != self.last_tick:
             self.last_tick = utc
             self.role.tick(utc)
-        out = self.node.transmit(ms, utc)
+        out = self.master.step(us, ms, utc)
         if out:
             for board in self.boards:
                 board.port.write(out)
@@ -345,7 +351,7 @@ class RealtimeHall:
         ended = sum(core.stats.ends[5 * s + k] for s in range(services) for k in range(5))
         finished = sum(core.stats.served_count[s] for s in range(services))
         ratings = sum(sum(counts) for counts in core.stats.staff_ratings.values())
-        _, utc = self.hub.now()
+        _, _, utc = self.hub.now()
         core.out = []
         core.close_day(utc)                             # close ends whoever still waits
         unserved = sum(1 for o in core.out if o[0] == "ended")

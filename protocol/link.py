@@ -174,6 +174,14 @@ class Link:
         self.stats["sent"] += len(out)
         return out
 
+    def resend_unacked(self):
+        # The peer asks for everything it has not acknowledged (a hub re-polling after a
+        # garbled turn): queue it again without spending a try or moving its timer.
+        for dst in self._flight:
+            for packet in self._flight[dst]:
+                if packet not in self._out:
+                    self._out.append(packet)
+
     def next_due(self, now):
         # Milliseconds until poll() has something to do, or None when nothing is in flight.
         if self._out:

@@ -35,7 +35,7 @@ def test_a_service_from_key_press_to_rating_over_real_serial_links(tmp_path):
         from hall import at
         core = RoutingCore(cfg, journal, at("09:00"))
         hub = HostHub(core, [DISPENSER, CALLER, EVALUATOR, DISPLAY], boards)
-        _, utc = hub.now()
+        _, _, utc = hub.now()
         core.window_open(utc, 1)
         core.login(utc, 1, "S1")
         pump = hub.pump

@@ -12,8 +12,8 @@ from firmware.drivers.dfplayer import call_clips
 
 # Key numbers on the default 4x4 keypad (config "keymap" may rename them).
 KEYMAP = {0: "next", 1: "recall", 2: "start", 3: "finish", 4: "no_show", 5: "hold",
-          6: "call_back", 7: "transfer", 8: "pause", 9: "confirm"}
-DESTRUCTIVE = ("no_show", "transfer", "pause")
+          6: "call_back", 7: "transfer", 8: "pause", 9: "confirm", 15: "close"}
+DESTRUCTIVE = ("no_show", "transfer", "pause", "close")
 COMMANDS = {"next": "call_next", "recall": "recall", "start": "start", "finish": "finish",
             "no_show": "no_show", "hold": "hold"}
 
@@ -92,6 +92,14 @@ class CallerRole:
         elif action == "pause":
             self._send("resume" if self.state == PAUSED else "pause",
                        **({} if self.state == PAUSED else {"reason": 0}))
+        elif action == "close":
+            self._send("window_close")
+
+    def login(self, staff, now):
+        # A staff member signs in (ID typed on the keypad, or a card reader): the window opens
+        # for them. Opening an open window changes nothing at the hub.
+        self._send("window_open")
+        self._send("staff_login", staff=staff)
 
     def message(self, msg, now):
         kind = msg["type"]
@@ -133,7 +141,7 @@ class CallerRole:
         self.show()
 
 
-_LABELS = {"no_show": "过号", "transfer": "转移", "pause": "暂停"}
+_LABELS = {"no_show": "过号", "transfer": "转移", "pause": "暂停", "close": "下班"}
 _RESULTS = {1: "无人等候", 2: "操作无效", 3: "请先登录", 4: "无此号码", 5: "已过号"}
 
 # Every fixed phrase the board shows, for the glyphs prepared at provisioning (hallctl);

@@ -120,6 +120,17 @@ class DispenserRole:
             self.pending = None
             self.out.append(("show", "offline", 0))
 
+    def next_wake(self, now):
+        # Milliseconds until tick() has something to do.
+        if self.job is not None:
+            return ticks_diff(ticks_add(self.job_at, self.PRINTER_TIMEOUT_MS), now)
+        wait = ticks_diff(self.next_paper_check, now)
+        if self.pending is not None:
+            pending = ticks_diff(ticks_add(self.pending[1], self.REQUEST_TIMEOUT_MS), now)
+            if pending < wait:
+                wait = pending
+        return wait
+
     def tick(self, now):
         if self.job is not None and ticks_diff(now, self.job_at) >= self.PRINTER_TIMEOUT_MS:
             self._set_printer(escpos.FAULT)

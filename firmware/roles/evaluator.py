@@ -82,6 +82,14 @@ class EvaluatorRole:
     def hub_back(self, now):
         self.out.append(("screen", ["%s 工号%s" % self.staff, "%d号窗口" % self.window]))
 
+    def next_wake(self, now):
+        # Milliseconds until tick() has something to do (None: nothing pending).
+        if self.asking is not None:
+            return ticks_diff(self.asking[3], now)
+        if self.thanks_until is not None:
+            return ticks_diff(self.thanks_until, now)
+        return None
+
     def tick(self, now):
         if self.asking is not None and ticks_diff(now, self.asking[3]) >= 0:
             ticket = self.asking[0]

@@ -27,7 +27,7 @@ class Device:
 
 
 class HubRole:
-    OFFLINE_AFTER_S = 30             # no frame for this long: the device is offline
+    OFFLINE_AFTER_S = 75             # no frame for this long (2.5 status periods): offline
 
     def __init__(self, core, devices):
         # devices: iterable of device configs (id, role, bus_address, window).
@@ -65,7 +65,11 @@ class HubRole:
         core = self.core
         core.out = []
         if kind == "status":
+            before = dev.status
             dev.status = msg
+            if before is not None and msg["uptime"] < before["uptime"] and dev.role == "caller" \
+                    and self.core.cfg.window(dev.window) >= 0:
+                self._window_state(self.core.cfg.window(dev.window))   # it rebooted: show it again
             return
         if kind == "ticket_request" and dev.role == "dispenser":
             core.issue(now, msg["service"], msg["kind"], device=dev.id, req=msg["req"])
@@ -133,7 +137,10 @@ class HubRole:
             elif kind == "queue":
                 open_windows = 0
                 for w in range(len(core.state)):
-                    open_windows += core.state[w] == 1 and o[1] in cfg.window_services[w]
+                    serves = core.state[w] == 1 and o[1] in cfg.window_services[w]
+                    open_windows += serves
+                    if serves and o[2] == 1 and core.phase[w] == 0:
+                        self._window_state(w)          # someone waits now: tell idle staff
                 self._displays({"type": "queue_status", "service": cfg.services[o[1]][0],
                                 "waiting": o[2], "open": open_windows})
             elif kind == "alert":

@@ -84,6 +84,7 @@ def main():
     role = make_role(config, now)
     node = Node(config["bus_address"], role, ROLE, now)
     hub = Hub()
+    POLL_ME = encode_frame(0xFF, 0, 0, 0, 0x07, bytes((config["bus_address"], config["bus_address"], 1)))
     samples = []
     peak = 0
     for rnd in range(ROUNDS):
@@ -109,6 +110,7 @@ def main():
         if rnd % 5 == 0:
             hub.frame(0xFF, {"type": "time_sync", "utc": 1795392000 + rnd * 60, "tz_min": 480})
         for step in range(6):                      # ten-second steps through the minute
+            hub.wire.extend(POLL_ME)                # the bus master's turn for this device
             if hub.wire:
                 node.feed(hub.wire, now)
                 hub.wire = bytearray()

@@ -83,8 +83,8 @@ def test_hub_runtime_issues_a_ticket_to_a_dispenser():
     node = Node(17, role, "dispenser", 0)
     role.key(0, 0)
     printed = []
-    for ms in range(0, 2000, 10):
-        hub.step(ms, at("09:00") + ms // 1000)
+    for ms in range(0, 2000, 1):
+        hub.step(ms * 1000, ms, at("09:00") + ms // 1000)
         if device_end.any():
             data = bytearray(device_end.any())
             device_end.readinto(data)

@@ -2,6 +2,7 @@
 # issues and prints a ticket, the caller calls it, the window board and the hall display show
 # it, the evaluator takes a rating, and the hub's journal records all of it.
 from firmware.node import Node
+from protocol.bus import BusMaster
 from firmware.roles.hub import HubRole
 from firmware.roles.dispenser import DispenserRole
 from firmware.roles.caller import CallerRole
@@ -25,7 +26,7 @@ DEVICES = [
 
 
 class Bus:
-    # Every node hears every transmission (RS485 multi-drop without collisions).
+    # Every node hears every transmission (RS485 multi-drop), the hub masters it; 1 ms steps.
     def __init__(self, start_utc):
         self.utc0 = start_utc
         self.core = RoutingCore(config(), now=start_utc)
@@ -34,21 +35,26 @@ class Bus:
         self.caller = Node(33, CallerRole(DEVICES[1], 0), "caller", 0)
         self.evaluator = Node(49, EvaluatorRole(DEVICES[2], 0), "evaluator", 0)
         self.display = Node(65, DisplayRole(DEVICES[3], 0), "display", 0)
-        self.nodes = [self.hub, self.dispenser, self.caller, self.evaluator, self.display]
+        self.master = BusMaster(self.hub, [d["bus_address"] for d in DEVICES])
+        self.devices = [self.dispenser, self.caller, self.evaluator, self.display]
+        self.hub_on = True
         self.ms = 0
 
-    def run(self, ms, step=10):
+    def run(self, ms, step=1):
         end = self.ms + ms
         while self.ms < end:
             utc = self.utc0 + self.ms // 1000
-            if self.ms % 1000 == 0:
-                self.hub.role.tick(utc)
-            for node in self.nodes:
-                wire = node.transmit(self.ms, utc)
+            if self.hub_on:
+                if self.ms % 1000 == 0:
+                    self.hub.role.tick(utc)
+                wire = self.master.step(self.ms * 1000, self.ms, utc)
                 if wire:
-                    for other in self.nodes:
-                        if other is not node:
-                            other.feed(wire, self.ms, utc)
+                    for node in self.devices:
+                        node.feed(wire, self.ms, utc)
+            for node in self.devices:
+                wire = node.transmit(self.ms, utc)
+                if wire and self.hub_on:
+                    self.master.received(wire, self.ms * 1000, self.ms, utc)
             self.printer_answers()
             self.ms += step
 
@@ -105,15 +111,18 @@ def test_a_device_that_loses_the_hub_says_so_and_recovers():
     core = bus.core
     core.window_open(at("09:00"), 1)
     core.login(at("09:00"), 1, "S1")
-    bus.run(1000)
-    bus.nodes.remove(bus.hub)                                # the hub loses power
-    bus.run(Node.HUB_SILENT_MS + 1000, step=50)
+    bus.run(2500)                                            # every device has reported
+    bus.hub_on = False                                       # the hub loses power
+    bus.dispenser.role.key(0, bus.ms)                        # someone wants a ticket
+    bus.run(Node.HUB_SILENT_MS + 1000, step=50)              # noticed within 5 s of wanting
+    assert not bus.dispenser.hub_online
+    bus.run(Node.STATUS_MS, step=50)                          # idle devices: at their status
     assert not bus.caller.hub_online
     assert ("board", "连接中断", 0) in bus.hw(bus.caller, "board")
     assert ("show", "offline", 0) in bus.hw(bus.dispenser, "show")
     assert any(s[1][-1] == "系统连接中断" for s in bus.hw(bus.evaluator, "screen"))
     assert any(s[1][0] == "系统连接中断" for s in bus.hw(bus.display, "screen"))
-    bus.nodes.insert(0, bus.hub)                             # and comes back
+    bus.hub_on = True                                        # and comes back
     bus.run(Node.HUB_SILENT_MS, step=50)
     assert bus.caller.hub_online and bus.dispenser.hub_online
     assert ("board", "1号窗口 等候0人", 0) in bus.hw(bus.caller, "board")   # the hub refreshed it
