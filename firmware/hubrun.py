@@ -11,7 +11,7 @@ UNIX_FROM_2000 = 946684800     # MicroPython's ESP32 epoch is 2000-01-01
 class HubRuntime:
     def __init__(self, core, devices, bus, now, watchdog=None, baud=115200, reply_us=3000):
         self.role = HubRole(core, devices)
-        self.node = Node(0, self.role, "hub", now)
+        self.node = Node(0, self.role, "hub", now, queue_max=max(64, 8 * len(devices)))
         self.master = BusMaster(self.node, [d["bus_address"] for d in devices], baud=baud,
                                 reply_us=reply_us)
         self.bus = bus

@@ -20,25 +20,28 @@ POLL = 0x07
 
 class Node:
     STATUS_MS = 30000            # status period (spread by address so devices do not clash)
+    PARK_MAX = 16                # undelivered must-deliver messages kept for the hub's return
     HUB_SILENT_MS = 5000         # wanting to talk this long without hearing the hub: lost
     TIME_SYNC_MS = 60000         # the hub's clock broadcast
 
     def __init__(self, address, role, role_name, now, info=None, rto_ms=100, first_seq=0,
-                 mastered=True):
+                 mastered=True, queue_max=None):
+        # queue_max: must-deliver messages held at once (a hub needs room for every device).
         # mastered: a device on a polled bus speaks only when polled (the hub ignores it).
         self.address = address
         self.role = role
         self.role_name = role_name
         self.is_hub = address == HUB
         self.mastered = mastered and not self.is_hub
-        self.link = Link(address, first_seq=first_seq, rto_ms=rto_ms)
+        self.link = Link(address, first_seq=first_seq, rto_ms=rto_ms, queue_max=queue_max)
         self.decoder = StreamDecoder()
         self.hardware = []
         self.info = info            # callable -> dict(fw, uptime, reset_cause, free_heap, rssi)
-        self.next_status = ticks_add(now, 500 + (address * 211) % 2000)
+        self.next_status = ticks_add(now, 500 + self._spread())
         self.heard_hub = now
         self.hub_online = True
         self.want_since = None      # since when we have had something to send
+        self.parked = []            # (type id, payload) the link gave up on, sent again later
         self.granted = 0            # polled: 1 answer, 2 resend what is unacknowledged, 4 always
         self.log = None             # optional callable(text) for a monitor
 
@@ -70,9 +73,14 @@ class Node:
             return                                  # someone else's frame on the bus
         if not self.is_hub and dec.src == HUB:
             self.heard_hub = now
+            if self.parked:
+                for type_id, payload in self.parked:
+                    self.link.send(HUB, type_id, payload, True, now)
+                self.parked = []
             if not self.hub_online:
                 self.hub_online = True
-                self.next_status = now              # back: report at once
+                # back: report soon, each device at its own moment (all came back together)
+                self.next_status = ticks_add(now, self._spread())
                 if hasattr(self.role, "hub_back"):
                     self.role.hub_back(now)
         payload = dec.payload()
@@ -112,10 +120,15 @@ class Node:
         else:
             self._housekeeping(now)
         for event in self.link.take_events():
-            if event[0] == GAVE_UP and not self.is_hub and hasattr(self.role, "gave_up"):
-                msg = decode_payload(event[3], event[4], 0, len(event[4]))
-                self.role.gave_up(msg, now)
-                self._collect(now)
+            if event[0] == GAVE_UP and not self.is_hub:
+                # Not delivered (the hub is away): keep it for when the hub is back, so a
+                # ticket request, print result or rating is late but never lost.
+                if len(self.parked) < self.PARK_MAX and event[5] == 0:
+                    self.parked.append((event[3], event[4]))
+                if hasattr(self.role, "gave_up"):
+                    msg = decode_payload(event[3], event[4], 0, len(event[4]))
+                    self.role.gave_up(msg, now)
+                    self._collect(now)
         if self.mastered:
             granted = self.granted
             self.granted = 0
@@ -150,8 +163,8 @@ class Node:
         # pass; the shell may sleep that long when nothing arrives.
         wait = ticks_diff(self.next_status, now)
         due = self.link.next_due(now)
-        if due is not None and due < wait:
-            wait = due
+        if due is not None and due < wait and (due > 0 or not self.mastered):
+            wait = due                  # (on a polled bus, what is due waits for a poll)
         if self.want_since is not None and self.hub_online:
             lost = self.HUB_SILENT_MS - self._silent_for(now)
             if lost < wait:
@@ -162,6 +175,11 @@ class Node:
             if r is not None and r < wait:
                 wait = r
         return wait if wait > 0 else 0
+
+    def _spread(self):
+        # A per-address offset within 2 s, so that devices that start (or find the hub again)
+        # together do not all answer the same poll every status period.
+        return (self.address * 211) % 2000
 
     def _info(self):
         return self.info() if self.info is not None else {}

@@ -1,11 +1,13 @@
 """hallsim: run the simulated hall.
 
-    hallsim run [SCENARIO.toml] [--seed N] [--out DIR] [--json]
+    hallsim run [SCENARIO.toml] [--seed N] [--out DIR] [--json] [--level frame|ticket]
     hallsim run [SCENARIO.toml] --realtime --devices micropython [--minutes M] [--speed S]
     hallsim plan [SCENARIO.toml] --target "90% within 15 min" [--json]
 
-Without a scenario it runs the default one (a district office with six windows). Errors are
-one line on stderr, `hallsim: ...`, with exit status 2.
+Without a scenario it runs the default one (a district office with six windows), at frame
+level: the real hub and device firmware over a model of the RS485 bus. `--level ticket` runs
+the routing core alone, ticket by ticket (fast; what `plan` uses). Errors are one line on
+stderr, `hallsim: ...`, with exit status 2.
 """
 import argparse
 import json
@@ -25,7 +27,13 @@ def run(args, out):
         return realtime(args, out)
     sc = scenarios.load(args.scenario, args.seed)
     progress = _progress() if sys.stderr.isatty() and not args.json else None
-    result = HallDay(sc, progress).run()
+    if args.level == "frame":
+        from host_sim.framesim import FrameHall
+        hall = FrameHall(sc, progress)
+        hall.run()
+        result = hall.result
+    else:
+        result = HallDay(sc, progress).run()
     if progress is not None:
         progress(1.0)
         sys.stderr.write("\n")
@@ -112,6 +120,9 @@ def main(argv=None, out=None):
     r.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     r.add_argument("--out", help="also write report.json, tickets.csv, queue.csv and PNG plots here")
     r.add_argument("--json", action="store_true", help="the report as one JSON object")
+    r.add_argument("--level", choices=("frame", "ticket"), default="frame",
+                   help="frame: devices and hub over the bus model (default); ticket: the "
+                        "routing core alone")
     r.add_argument("--realtime", action="store_true",
                    help="run the hall's devices as real processes, in real time")
     r.add_argument("--devices", default="micropython", help="with --realtime: micropython")

@@ -44,6 +44,36 @@ class DayResult:
     hub_restarts: int = 0
     estimate_error: float = 0.0
     naive_error: float = 0.0
+    checks: dict = field(default_factory=dict)         # frame level: what people saw vs the books
+
+
+def next_arrival(sc, rng, prefix, t):
+    # The next arrival for a service after t (UTC seconds), or None before the day's end: a
+    # Poisson process whose rate steps through the day; draw within the current step, or jump
+    # to the next.
+    steps = sc.arrivals[prefix]
+    end = sc.at(sc.end)
+    while t < end:
+        rate = 0.0
+        for start, per_hour in steps:
+            if t - sc.midnight >= start:
+                rate = per_hour
+        later = [sc.at(s) for s, _ in steps if sc.at(s) > t]
+        boundary = min(later) if later else end
+        if rate > 0:
+            gap = rng.expovariate(rate / 3600.0)
+            if t + gap < boundary:
+                return t + gap
+        t = boundary
+    return None
+
+
+def service_time(rng, mean, cv):
+    # Exponential for cv = 1, else lognormal with that mean and coefficient of variation.
+    if cv == 1.0:
+        return rng.expovariate(1 / mean)
+    sigma2 = math.log(1 + cv * cv)
+    return rng.lognormvariate(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
 
 
 class HallDay:
@@ -126,27 +156,10 @@ class HallDay:
 
     # ---- citizens ----------------------------------------------------------------------------
 
-    def _rate_at(self, prefix, t):
-        rate = 0.0
-        for start, per_hour in self.sc.arrivals[prefix]:
-            if t - self.sc.midnight >= start:
-                rate = per_hour
-        return rate
-
     def _next_arrival(self, prefix, t):
-        # Piecewise-constant Poisson rate: draw within the current step, or jump to the next.
-        steps = self.sc.arrivals[prefix]
-        end = self.sc.at(self.sc.end)
-        while t < end:
-            rate = self._rate_at(prefix, t)
-            later = [self.sc.at(s) for s, _ in steps if self.sc.at(s) > t]
-            boundary = min(later) if later else end
-            if rate > 0:
-                gap = self.rng.expovariate(rate / 3600.0)
-                if t + gap < boundary:
-                    self.push(t + gap, ARRIVE, prefix)
-                    return
-            t = boundary
+        at = next_arrival(self.sc, self.rng, prefix, t)
+        if at is not None:
+            self.push(at, ARRIVE, prefix)
 
     def _arrive(self, now, arg):
         # arg: a service prefix (the next Poisson arrival is drawn), or ("again", prefix) for a
@@ -226,10 +239,7 @@ class HallDay:
         self.push(start + duration, DONE, window)
 
     def _service_time(self, mean, cv):
-        if cv == 1.0:
-            return self.rng.expovariate(1 / mean)
-        sigma2 = math.log(1 + cv * cv)
-        return self.rng.lognormvariate(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
+        return service_time(self.rng, mean, cv)
 
     def _done(self, now, window):
         core = self.core

@@ -70,8 +70,9 @@ def summary(scenario, result):
         "naive_mae_min": round(result.naive_error / 60, 1),
         "estimate_vs_naive": round(result.estimate_error / result.naive_error, 2)
         if result.naive_error else None,
-        "lost": lost(result),
+        "lost": lost(result) + result.checks.get("problems", 0),
         "hub_restarts": result.hub_restarts,
+        "frame_level": result.checks or None,
     }
 
 
@@ -94,8 +95,21 @@ def text(s):
              "  wait estimates: mean error %.1f min (naive %.1f min)"
              % (s["estimate_mae_min"], s["naive_mae_min"]),
              "  alerts: " + (", ".join("%s %d" % kv for kv in s["alerts"].items()) or "none"),
-             "  lost: %d (hub restarts from its journal: %d)" % (s["lost"], s["hub_restarts"]), "",
-             "  service  issued served  mean wait  p90  in time"]
+             "  lost: %d (hub restarts from its journal: %d)" % (s["lost"], s["hub_restarts"])]
+    f = s.get("frame_level")
+    if f:
+        lines += [
+            "  bus: %d devices, %d online at close; call key to board p50 %.0f ms, p99 %.0f ms"
+            % (f["devices"], f["devices_online"], f["call_latency_ms_p50"],
+               f["call_latency_ms_p99"]),
+            "  books: %d issued, %d printed, %d first calls (%d twice), ratings %d given, "
+            "%d recorded" % (f["issued"], f["printed"], f["calls"], f["duplicated_calls"],
+                             f["ratings_given"], f["ratings_recorded"]),
+            "  faults: %d frames corrupted, %d lost, %d garbled by collisions, %d device "
+            "restarts, %d paper outs" % (f["frames_corrupted"], f["frames_lost"], f["collisions"],
+                                         f["device_reboots"], f["paper_outs"])]
+    lines += ["",
+              "  service  issued served  mean wait  p90  in time"]
     for prefix, v in s["services"].items():
         lines.append("  %-7s %6d %6d %8.1f m %5.1f %8s" % (prefix, v["issued"], v["served"],
                                                             v["mean_wait_min"], v["p90_wait_min"],

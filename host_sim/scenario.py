@@ -10,7 +10,8 @@ from firmware.routing.config import ConfigError, HallConfig
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 DEFAULT = SCENARIOS / "district.toml"
 KNOWN = ("scenario", "hall", "arrivals", "service_times", "roster", "patience", "ratings",
-         "faults")
+         "faults", "bus")
+FAULTS = ("hub_restarts", "print_failures", "frame_corruption", "frame_loss", "device_reboots")
 
 
 class ScenarioError(Exception):
@@ -44,6 +45,10 @@ class Scenario:
     rating_weights: list
     hub_restarts: int = 0           # hub power losses at random moments (recovered from the journal)
     print_failures: float = 0.0     # share of tickets the printer fails on (voided, taken again)
+    frame_corruption: float = 0.0   # share of frames with a flipped bit on the line
+    frame_loss: float = 0.0         # share of frames lost on the line
+    device_reboots: int = 0         # devices that restart at random moments
+    bus: dict = field(default_factory=dict)   # baud, reply_ms, dispensers, displays
 
     def at(self, seconds):
         return self.midnight + seconds
@@ -175,13 +180,29 @@ def parse(doc, source="scenario.toml", seed=None):
                                                                         hall.rating_levels))
     faults = doc.get("faults", {})
     for key in faults:
-        if key not in ("hub_restarts", "print_failures"):
+        if key not in FAULTS:
             raise ScenarioError("%s: unknown fault" % where("faults." + key))
-    restarts = _number(where("faults.hub_restarts"), faults.get("hub_restarts", 0), 0, 100)
-    if int(restarts) != restarts:
-        raise ScenarioError("%s: expected a whole number" % where("faults.hub_restarts"))
+    counts = {}
+    for key in ("hub_restarts", "device_reboots"):
+        counts[key] = _number(where("faults." + key), faults.get(key, 0), 0, 1000)
+        if int(counts[key]) != counts[key]:
+            raise ScenarioError("%s: expected a whole number" % where("faults." + key))
     failures = _number(where("faults.print_failures"), faults.get("print_failures", 0), 0, 0.5)
+    corruption = _number(where("faults.frame_corruption"), faults.get("frame_corruption", 0), 0, 0.5)
+    loss = _number(where("faults.frame_loss"), faults.get("frame_loss", 0), 0, 0.5)
+    bus_doc = doc.get("bus", {})
+    bus = {}
+    limits = {"baud": (1200, 4000000), "reply_ms": (0.5, 100), "dispensers": (1, 16),
+              "displays": (0, 16)}
+    for key in bus_doc:
+        if key not in limits:
+            raise ScenarioError("%s: unknown setting" % where("bus." + key))
+        bus[key] = _number(where("bus." + key), bus_doc[key], *limits[key])
+    if len(hall.numbers) > 96:
+        raise ScenarioError("%s: at most 96 windows share one bus (a caller and an evaluator "
+                            "each)" % where("hall.windows"))
     return Scenario(name, source, hall, midnight, start, end,
                     seed if seed is not None else int(meta.get("seed", 1)), arrivals,
                     priority_share, service_times, roster, patience_s, share, weights,
-                    int(restarts), failures)
+                    int(counts["hub_restarts"]), failures, corruption, loss,
+                    int(counts["device_reboots"]), bus)

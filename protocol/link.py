@@ -37,8 +37,10 @@ class Link:
     RTO_MAX_MS = 3200
     MAX_TRIES = 6         # transmissions before giving up
 
-    def __init__(self, address, first_seq=0, rto_ms=None, max_tries=None):
+    def __init__(self, address, first_seq=0, rto_ms=None, max_tries=None, queue_max=None):
         self.address = address
+        if queue_max is not None:
+            self.QUEUE_MAX = queue_max
         self._seq = first_seq & 0xFF
         if rto_ms is not None:
             self.RTO_MS = rto_ms
@@ -52,6 +54,7 @@ class Link:
         self._out = []        # packets to transmit at the next poll
         self._seen = {}       # src -> [next ring slot, key, key, ...]
         self._events = []
+        self._earliest = None # no in-flight packet falls due before this (None: none in flight)
         self.stats = {"sent": 0, "retries": 0, "give_ups": 0, "delivered": 0,
                       "duplicates": 0, "received": 0, "naks": 0}
 
@@ -87,6 +90,8 @@ class Link:
             launches += 1
             packet.tries = 1
             packet.due = ticks_add(now, self.RTO_MS)
+            if self._earliest is None or ticks_diff(packet.due, self._earliest) < 0:
+                self._earliest = packet.due
             flight.append(packet)
             self._out.append(packet)
         self._launches[dst] = launches
@@ -149,30 +154,36 @@ class Link:
 
     def poll(self, now):
         # Packets to transmit now: new ones, acks, and retransmissions that fell due.
+        if self._earliest is not None and ticks_diff(now, self._earliest) >= 0:
+            self._retransmit(now)
+        out = self._out
+        self._out = []
+        self.stats["sent"] += len(out)
+        return out
+
+    def _retransmit(self, now):
+        earliest = None
         for dst in self._flight:
             flight = self._flight[dst]
             k = 0
             while k < len(flight):
                 packet = flight[k]
-                if ticks_diff(now, packet.due) < 0:
-                    k += 1
-                    continue
-                if packet.tries >= self.MAX_TRIES:
-                    flight.pop(k)
-                    self._held -= 1
-                    self._event(GAVE_UP, packet, 0)
-                    self._refill(dst, now)
-                    continue
-                rto = self.RTO_MS << packet.tries
-                packet.tries += 1
-                packet.due = ticks_add(now, rto if rto < self.RTO_MAX_MS else self.RTO_MAX_MS)
-                self.stats["retries"] += 1
-                self._out.append(packet)
+                if ticks_diff(now, packet.due) >= 0:
+                    if packet.tries >= self.MAX_TRIES:
+                        flight.pop(k)
+                        self._held -= 1
+                        self._event(GAVE_UP, packet, 0)
+                        self._refill(dst, now)
+                        continue
+                    rto = self.RTO_MS << packet.tries
+                    packet.tries += 1
+                    packet.due = ticks_add(now, rto if rto < self.RTO_MAX_MS else self.RTO_MAX_MS)
+                    self.stats["retries"] += 1
+                    self._out.append(packet)
+                if earliest is None or ticks_diff(packet.due, earliest) < 0:
+                    earliest = packet.due
                 k += 1
-        out = self._out
-        self._out = []
-        self.stats["sent"] += len(out)
-        return out
+        self._earliest = earliest
 
     def resend_unacked(self):
         # The peer asks for everything it has not acknowledged (a hub re-polling after a
@@ -186,15 +197,22 @@ class Link:
         # Milliseconds until poll() has something to do, or None when nothing is in flight.
         if self._out:
             return 0
-        best = None
-        for dst in self._flight:
-            for packet in self._flight[dst]:
-                wait = ticks_diff(packet.due, now)
-                if best is None or wait < best:
-                    best = wait
-        if best is not None and best < 0:
-            best = 0
-        return best
+        if self._held == 0:
+            self._earliest = None
+        if self._earliest is None:
+            return None
+        wait = ticks_diff(self._earliest, now)
+        if wait <= 0:                        # (settled packets may have left it early: look)
+            earliest = None
+            for dst in self._flight:
+                for packet in self._flight[dst]:
+                    if earliest is None or ticks_diff(packet.due, earliest) < 0:
+                        earliest = packet.due
+            self._earliest = earliest
+            if earliest is None:
+                return None
+            wait = ticks_diff(earliest, now)
+        return wait if wait > 0 else 0
 
     def take_events(self):
         events = self._events

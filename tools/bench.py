@@ -146,10 +146,33 @@ def bench_firmware():
     return result
 
 
+def bus64_scenario():
+    # The city's morning peak on one 115200-baud bus of 64 devices: windows 1-31 (a caller and
+    # an evaluator each, serving A-D at the city's rates), one dispenser and one hall display.
+    import tomllib
+    from host_sim import scenario as scenarios
+    doc = tomllib.loads((scenarios.SCENARIOS / "city.toml").read_text(encoding="utf-8"))
+    keep = 31
+    doc["hall"]["windows"] = [w for w in doc["hall"]["windows"] if w["number"] <= keep]
+    for w in doc["hall"]["windows"]:
+        if w.get("backup", 0) > keep:
+            del w["backup"]
+    served = {s if isinstance(s, str) else s[0] for w in doc["hall"]["windows"]
+              for s in w["services"]}
+    doc["roster"] = [r for r in doc["roster"] if r["window"] <= keep]
+    doc["arrivals"] = {k: v for k, v in doc["arrivals"].items()
+                       if not isinstance(v, list) or k in served}
+    doc["scenario"]["end"] = "10:30"
+    doc["bus"] = {"dispensers": 1, "displays": 1}
+    return scenarios.parse(doc, "bus64")
+
+
 def bench_sim():
-    """The simulator: the city's day, an M/M/c day against SimPy's, estimate accuracy."""
+    """The simulator: the city's day (frame and ticket level), call latency on a 64-device bus,
+    an M/M/c day against SimPy's, estimate accuracy."""
     sys.path.insert(0, str(ROOT / "tests"))
     from host_sim import scenario as scenarios
+    from host_sim.framesim import FrameHall
     from host_sim.hallday import HallDay
     import test_theory
 
@@ -157,6 +180,11 @@ def bench_sim():
     t0 = time.perf_counter()
     HallDay(city).run()
     city_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    city_books = FrameHall(city).run()
+    city_frame_s = time.perf_counter() - t0
+    bus = FrameHall(bus64_scenario())
+    bus_books = bus.run()
 
     ours = []
     peer = []
@@ -175,6 +203,11 @@ def bench_sim():
         estimate += sum(abs(t.estimate - t.wait) for t in served)
         naive += sum(abs(t.naive - t.wait) for t in served)
     return {
+        "city_day_frame_level_s": round(city_frame_s, 1),
+        "city_day_frame_level_lost": city_books["problems"],
+        "call_latency_ms_p99_bus64": round(bus_books["call_latency_ms_p99"], 1),
+        "call_latency_ms_p50_bus64": round(bus_books["call_latency_ms_p50"], 1),
+        "bus64_devices": len(bus.devices),
         "city_day_ticket_level_s": round(city_s, 2),
         "mmc_ticket_level_vs_simpy": round(min(ours) / min(peer), 2),
         "mmc_day_ticket_level_s": round(min(ours), 3),

@@ -27,7 +27,7 @@ class DispenserRole:
         self.tz_offset_s = 8 * 3600
         self.out = []
         self.req = first_req & 0xFFFF
-        self.pending = None           # (req, sent at) while the hub is asked for a ticket
+        self.pending = None           # (req, sent at, offline shown) while a ticket is asked for
         self.job = None               # (ticket name, step) while a print is being checked
         self.job_at = 0
         self.printer = escpos.OK
@@ -46,7 +46,7 @@ class DispenserRole:
             return
         entry = self.keys[index]
         self.req = (self.req + 1) & 0xFFFF
-        self.pending = (self.req, now)
+        self.pending = (self.req, now, False)
         self.out.append(("send", {"type": "ticket_request", "req": self.req,
                                   "service": entry["service"],
                                   "kind": _KINDS[entry.get("kind", "ordinary")], "booking": ""}))
@@ -115,9 +115,9 @@ class DispenserRole:
         self.out.append(("show", "ready", 0))
 
     def gave_up(self, msg, now):
-        # The link could not deliver a message to the hub.
+        # The link could not deliver a message to the hub; the node sends it again when the
+        # hub is back, and the request stays pending so its ticket is printed then.
         if msg.get("type") == "ticket_request":
-            self.pending = None
             self.out.append(("show", "offline", 0))
 
     def next_wake(self, now):
@@ -125,7 +125,7 @@ class DispenserRole:
         if self.job is not None:
             return ticks_diff(ticks_add(self.job_at, self.PRINTER_TIMEOUT_MS), now)
         wait = ticks_diff(self.next_paper_check, now)
-        if self.pending is not None:
+        if self.pending is not None and not self.pending[2]:
             pending = ticks_diff(ticks_add(self.pending[1], self.REQUEST_TIMEOUT_MS), now)
             if pending < wait:
                 wait = pending
@@ -135,8 +135,9 @@ class DispenserRole:
         if self.job is not None and ticks_diff(now, self.job_at) >= self.PRINTER_TIMEOUT_MS:
             self._set_printer(escpos.FAULT)
             self._done(3)
-        if self.pending is not None and ticks_diff(now, self.pending[1]) >= self.REQUEST_TIMEOUT_MS:
-            self.pending = None
+        if self.pending is not None and not self.pending[2] and \
+                ticks_diff(now, self.pending[1]) >= self.REQUEST_TIMEOUT_MS:
+            self.pending = (self.pending[0], self.pending[1], True)   # said; still waiting
             self.out.append(("show", "offline", 0))
         if self.job is None and ticks_diff(now, self.next_paper_check) >= 0:
             self.next_paper_check = ticks_add(now, self.PAPER_CHECK_MS)

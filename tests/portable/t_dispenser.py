@@ -102,5 +102,10 @@ def test_refusal_and_a_silent_hub_are_shown():
     take(r)
     r.tick(10 + DispenserRole.REQUEST_TIMEOUT_MS)
     assert take(r, "show") == [("show", "offline", 0)]
+    r.tick(20 + 2 * DispenserRole.REQUEST_TIMEOUT_MS)
+    assert take(r, "show") == []                             # said once
     r.key(0, 20000)
-    assert len(take(r, "send")) == 1                         # it asks again
+    assert take(r, "send") == []                             # the request is still on its way
+    r.message({"type": "ticket_issued", "req": 102, "ticket": "A007", "service": "A", "kind": 0,
+               "ahead": 0, "wait_min": 0, "wait_max": 60, "issued": 1795392000}, 30000)
+    assert len(take(r, "print")) == 1                        # its ticket prints when it comes

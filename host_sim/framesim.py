@@ -1,0 +1,864 @@
+"""The hall at frame level, in virtual time: the real hub (routing core, hub role, node and bus
+master, as firmware/hubrun.py runs them on an ESP32) and a real DeviceRuntime for every
+dispenser, caller, evaluator and hall display, joined by a model of one RS485 line.
+
+The line model: 10 bits per byte at the configured baud rate, a driver turnaround before each
+transmission, a device reaction time before it answers a poll, and collisions: two
+transmissions that overlap garble each other. Faults from the scenario corrupt or drop frames
+on the line, reboot devices, cut the hub's power (it comes back from its journal) and run
+printers out of paper.
+
+Citizens and staff act only through the devices: a citizen presses a dispenser key and reads
+the ticket off the printed paper, staff sign in at the caller and press its keys when the board
+says so, a served citizen presses the evaluator's keys when they light up. The checker at the
+end compares what people saw with the hub's books.
+
+Two shortcuts keep a day fast and change nothing a device or the hub does:
+- A frame is handed only to the devices it can affect: its addressee, every device for a
+  broadcast, and for a poll the devices in its range that have something to say (a poll
+  changes nothing else in a device; tests/test_framesim.py shows it).
+- While nobody has anything to say, the unanswered event polls are not simulated one by one;
+  the hub resumes at the poll, on the same cycle, that the first device with something to say
+  would have answered.
+"""
+import heapq
+import math
+import random
+import re
+
+from firmware.drivers import escpos
+from firmware.hubrun import HubRuntime
+from firmware.routing.core import RoutingCore, PRIORITY, FINISHED
+from firmware.routing.journal import MemoryStorage
+from host_sim.hallday import DayResult, Ticket, next_arrival, service_time
+from firmware.runtime import DeviceRuntime
+from protocol.frame import FRAME, StreamDecoder
+from protocol.ticks import ticks_diff
+
+HUB_EV, DEV_EV, DOWN_EV, UP_EV, WORLD_EV = range(5)
+TICKET = re.compile(rb"QMS1\|[^|]*\|[^|]*\|([A-Z]{1,2}\d+)")
+CALL = re.compile(r"^请([A-Z]{1,2}\d+)号到(\d+)号窗口(\(重呼\))?$")
+NEVER = float("inf")
+HallDay_SAMPLE_US = 300 * 1000000
+
+
+class _Received:
+    """The read side of a UART (any / readinto) over bytes the simulation puts in rx."""
+
+    def __init__(self):
+        self.rx = bytearray()
+
+    def any(self):
+        return len(self.rx)
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.rx))
+        buf[:n] = self.rx[:n]
+        del self.rx[:n]
+        return n
+
+
+class SimUART(_Received):
+    """A device's (or the hub's) end of the line: what the runtime reads and writes."""
+
+    def __init__(self, sim, owner):
+        super().__init__()
+        self.sim = sim
+        self.owner = owner
+
+    def write(self, data):
+        self.sim.transmit(self.owner, bytes(data))
+        return len(data)
+
+
+class SimPrinter(_Received):
+    """The dispenser's ESC/POS printer: keeps what is printed, answers DLE EOT status queries
+    after a few milliseconds; its paper can run out (a fault of the scenario)."""
+
+    def __init__(self, sim, device):
+        super().__init__()
+        self.sim = sim
+        self.device = device
+        self.paper_out = False
+        self.printed = []            # ticket names, in print order
+
+    def write(self, data):
+        data = bytes(data)
+        if data[:2] == b"\x10\x04":
+            if data[2] == 4:
+                self.rx.append(0x72 if self.paper_out else 0x12)
+            else:
+                self.rx.append(0x32 if self.paper_out else 0x12)
+            self.sim.wake(self.device, self.sim.now + 5000)
+            return len(data)
+        found = TICKET.search(data)
+        if found and not self.paper_out:
+            self.printed.append(found.group(1).decode())
+            self.sim.printed(self.device, found.group(1).decode())
+        return len(data)
+
+
+class SimPanel:
+    """Keys pressed by people and everything the device shows, handed to the simulation."""
+
+    def __init__(self, sim, device):
+        self.sim = sim
+        self.device = device
+        self.presses = []
+
+    def show(self, action):
+        self.sim.shown(self.device, action)
+
+
+class SimDevice:
+    def __init__(self, sim, config):
+        self.sim = sim
+        self.config = config
+        self.id = config["id"]
+        self.address = config["bus_address"]
+        self.uart = SimUART(sim, self)
+        self.panel = SimPanel(sim, self)
+        self.printer = SimPrinter(sim, self) if config["role"] == "dispenser" else None
+        self.wake_at = NEVER
+        self.gen = 0
+        self.boots = 0
+        self.boot(sim._ms())
+
+    def boot(self, now_ms):
+        uarts = {"bus": self.uart}
+        if self.printer is not None:
+            uarts["printer"] = self.printer
+        self.boots += 1
+        self.started = now_ms
+        self.uart.rx = bytearray()
+        self.runtime = DeviceRuntime(self.config, uarts, self.panel, now_ms, info=self._info,
+                                     first_seq=self.sim.rng.randrange(256))
+
+    def _info(self):
+        return {"fw": "sim", "uptime": (self.sim.now // 1000 - self.started) // 1000,
+                "reset_cause": 1 if self.boots == 1 else 3, "free_heap": 60000}
+
+
+class Citizen:
+    __slots__ = ("service", "kind", "arrived", "ticket", "gone", "rated", "called")
+
+    def __init__(self, service, kind, arrived):
+        self.service = service
+        self.kind = kind
+        self.arrived = arrived
+        self.ticket = None
+        self.gone = False
+        self.rated = False
+        self.called = False
+
+
+class FrameHall:
+    """One scenario's day at frame level. run() returns a report dict (see `check`)."""
+
+    REACT_US = 1000            # a device answers a poll this long after it ends
+    CHUNK = 8                  # bytes the hub's UART driver hands over at a time
+
+    def __init__(self, scenario, progress=None):
+        sc = self.sc = scenario
+        hall = sc.hall
+        bus = sc.bus
+        self.rng = random.Random(sc.seed)
+        self.baud = baud = int(bus.get("baud", 115200))
+        self.byte_us = 10000000 // baud
+        self.reply_us = reply_us = int(bus.get("reply_ms", 3) * 1000)
+        self.turnaround_us = 100
+        self.corruption = sc.frame_corruption
+        self.loss = sc.frame_loss
+        self.device_reboots = sc.device_reboots
+        self.progress = progress
+        dispensers = int(bus.get("dispensers", max(1, len(hall.numbers) // 15)))
+        displays = int(bus.get("displays", 1))
+        self.now = sc.at(sc.start) * 1000000            # virtual µs (UTC based)
+        self.t0 = self.now
+        self.heap = []
+        self.seq = 0
+        from hallctl.texts import printer_texts
+        texts = printer_texts(hall.hall, {s[0]: (s[1], list(s[9])) for s in hall.services})
+        configs = []
+        for k in range(dispensers):
+            configs.append({"id": "disp-%d" % (k + 1), "role": "dispenser", "hall": hall.hall,
+                            "bus_address": 1 + k, "texts": texts,
+                            "service_keys": [{"service": s[0]} for s in hall.services] +
+                            [{"service": s[0], "kind": "priority"} for s in hall.services]})
+        for k in range(displays):
+            configs.append({"id": "display-%d" % (k + 1), "role": "display", "hall": hall.hall,
+                            "bus_address": 20 + k})
+        for k, number in enumerate(hall.numbers):
+            configs.append({"id": "caller-%d" % number, "role": "caller", "hall": hall.hall,
+                            "bus_address": 32 + k, "window": number})
+            configs.append({"id": hall.evaluator[k] or "eval-%d" % number, "role": "evaluator",
+                            "hall": hall.hall, "bus_address": 128 + k, "window": number,
+                            "levels": hall.rating_levels})
+        self.configs = configs
+        self.storage = MemoryStorage()
+        self.core = RoutingCore(hall, self.storage, now=sc.at(sc.start))
+        self.hub_uart = SimUART(self, None)
+        self.hub = self._new_hub()
+        self.hub_gen = 0
+        self.hub_at = NEVER
+        self.hub_down_until = 0
+        self.idle_since = None                          # the hub skips unanswered polls
+        self.devices = [SimDevice(self, c) for c in configs]
+        self.by_address = {d.address: d for d in self.devices}
+        self.dispensers = [d for d in self.devices if d.config["role"] == "dispenser"]
+        self.callers = {d.config["window"]: d for d in self.devices if d.config["role"] == "caller"}
+        self.evaluators = {d.config["window"]: d for d in self.devices
+                           if d.config["role"] == "evaluator"}
+        self.decoder = StreamDecoder()
+        self._polls = {}                                # poll bytes -> (first, last, resend)
+        self.ready = set()                              # devices with something to say
+        self.unacked = set()                            # devices awaiting an acknowledgement
+        self.on_air = []                                # transmissions on the line: [start, end, garbled]
+        # the people
+        self.lines = {d.id: [] for d in self.dispensers}   # citizens queuing at each dispenser
+        self.busy = {d.id: False for d in self.dispensers}
+        self.holders = {}                               # ticket -> Citizen
+        self.staff = {}                                 # window -> dict
+        self.report = {"issued_seen": 0, "printed": 0, "calls": [], "ratings_given": 0,
+                       "latency_us": [], "refused": 0, "walked_away": 0, "reboots": 0,
+                       "hub_restarts": 0, "frames_corrupted": 0, "frames_lost": 0,
+                       "collisions": 0, "paper_outs": 0}
+        self.press_at = {}                              # window -> when "next" was pressed
+        self.result = DayResult(sc.name)
+        self.tickets = {}                               # name -> Ticket (the day's record)
+        self.first_calls = []                           # every first call the hub made
+        self.opened = {}                                # window -> when staff last opened it
+
+    def _new_hub(self):
+        hub = HubRuntime(self.core, self.configs, self.hub_uart, self._ms(), baud=self.baud,
+                         reply_us=self.reply_us)
+        relay = hub.role._relay
+
+        def observed(now, reply_to=None):
+            self._absorb(now)              # the day's record, from what the core said
+            relay(now, reply_to)
+        hub.role._relay = observed
+        return hub
+
+    def _absorb(self, now):
+        core = self.core
+        result = self.result
+        for o in core.out:
+            kind = o[0]
+            if kind == "issued":
+                name = core.ticket_name(o[1], o[2])
+                self.tickets[name] = Ticket(core.cfg.services[o[1]][0], name, now, o[3],
+                                            core.estimator.naive(core, o[1], o[4]))
+            elif kind == "ended":
+                ticket = self.tickets.get(core.ticket_name(o[1], o[2]))
+                if ticket is not None and o[3] != 3:          # transfers live on renumbered
+                    ticket.how, ticket.wait, ticket.estimate = o[3], o[4], o[5]
+            elif kind == "called" and o[4] == 0:
+                self.first_calls.append(core.ticket_name(o[2], o[3]))
+            elif kind == "alert":
+                result.alerts[o[1]] = result.alerts.get(o[1], 0) + 1
+                if o[1] == 7:
+                    result.early_stops += 1
+
+    # ---- time and events ---------------------------------------------------------------------
+
+    def _ms(self):
+        return (self.now // 1000) & ((1 << 30) - 1)
+
+    def _utc(self):
+        return self.now // 1000000
+
+    def push(self, at, kind, arg=None):
+        self.seq += 1
+        heapq.heappush(self.heap, (at, self.seq, kind, arg))
+
+    def wake(self, device, at):
+        if at < device.wake_at or device.wake_at <= self.now:
+            device.wake_at = at
+            device.gen += 1
+            self.push(at, DEV_EV, (device, device.gen))
+
+    def wake_hub(self, at):
+        if at < self.hub_at or self.hub_at <= self.now:
+            self.hub_at = at
+            self.hub_gen += 1
+            self.push(at, HUB_EV, self.hub_gen)
+
+    def world(self, at, fn, *args):
+        self.push(at, WORLD_EV, (fn, args))
+
+    # ---- the line ----------------------------------------------------------------------------
+
+    def transmit(self, owner, data):
+        start = self.now + self.turnaround_us
+        end = start + len(data) * self.byte_us
+        entry = [start, end, False]
+        for other in self.on_air:
+            if other[1] > start and other[0] < end:
+                other[2] = entry[2] = True
+        self.on_air.append(entry)
+        if owner is None:
+            self.push(end, DOWN_EV, (data, entry))
+        else:
+            data = self._faults(data)
+            # The hub's UART hears a device's answer as it comes, CHUNK bytes at a time (so the
+            # bus master sees the line busy, never a gap, while the answer lasts).
+            for at in range(0, len(data), self.CHUNK):
+                last = at + self.CHUNK >= len(data)
+                self.push(start + min(len(data), at + self.CHUNK) * self.byte_us, UP_EV,
+                          (owner, data[at:at + self.CHUNK], entry, last))
+
+    def _air_done(self, entry):
+        self.on_air.remove(entry)
+        if entry[2]:
+            self.report["collisions"] += 1
+
+    def _faults(self, data):
+        # Corrupt or drop whole frames on the line at the scenario's rates.
+        if not self.corruption and not self.loss:
+            return data
+        out = bytearray()
+        for part in data.split(b"\x00"):
+            if part:
+                r = self.rng.random()
+                if r < self.loss:
+                    self.report["frames_lost"] += 1
+                    continue
+                if r < self.loss + self.corruption:
+                    part = bytearray(part)
+                    part[self.rng.randrange(len(part))] ^= 1 << self.rng.randrange(8)
+                    if 0 in part:
+                        part = part.replace(b"\x00", b"\x01")
+                    self.report["frames_corrupted"] += 1
+            out.extend(part)
+            out.append(0)
+        return bytes(out[:-1]) if data[-1:] != b"\x00" else bytes(out)
+
+    def _garble(self, data):
+        return bytes(b ^ 0x5A if b else 0x5A for b in data)
+
+    def _down(self, data, entry):
+        # The hub's transmission ended: hand each frame to the devices it can affect.
+        self._air_done(entry)
+        if self.now < self.hub_down_until:
+            return
+        data = self._garble(data) if entry[2] else self._faults(data)
+        targets = set()
+        poll = self._polls.get(data) if len(data) == 13 else None
+        if poll is not None:                            # a lone poll, seen before
+            self._poll_targets(poll, targets)
+        else:
+            dec = self.decoder
+            i = 0
+            while i < len(data):
+                i = dec.feed(data, i, len(data))
+                if dec.result != FRAME:
+                    continue
+                dst = dec.dst
+                if dec.type_id == 0x07:
+                    payload = dec.payload()
+                    poll = (payload[0], payload[1], payload[2])
+                    if len(data) == 13:
+                        self._polls[data] = poll
+                    self._poll_targets(poll, targets)
+                elif dst == 0xFF:
+                    targets.update(self.devices)
+                elif dst in self.by_address:
+                    targets.add(self.by_address[dst])
+        at = self.now + self.REACT_US
+        for dev in targets:
+            dev.uart.rx.extend(data)
+            self.wake(dev, at)
+
+    def _poll_targets(self, poll, targets):
+        first, last, resend = poll
+        if first == last:
+            if first in self.by_address:
+                targets.add(self.by_address[first])
+            return
+        for dev in (self.ready | self.unacked) if resend else self.ready:
+            if first <= dev.address <= last:
+                targets.add(dev)
+
+    def _up(self, device, data, entry, last):
+        if last:
+            self._air_done(entry)
+        if self.now < self.hub_down_until:
+            return
+        if entry[2]:
+            data = self._garble(data)
+        # The hub's UART driver hands the bytes over as they come (as HubRuntime.step would).
+        us = self.now & ((1 << 30) - 1)
+        master = self.hub.master
+        master.received(data, us, self._ms(), self._utc())
+        self.wake_hub(self.now + max(master.next_us(us), 50))
+
+    # ---- the hub -----------------------------------------------------------------------------
+
+    def _hub_step(self):
+        if self.now < self.hub_down_until:
+            self.wake_hub(self.hub_down_until)
+            return
+        ms = self._ms()
+        utc = self._utc()
+        hub = self.hub
+        master = hub.master
+        us = self.now & ((1 << 30) - 1)
+        if self.idle_since is not None and not self.ready and not self.hub_uart.rx:
+            if utc != hub.last_second:                   # the core's timers, once a second
+                hub.last_second = utc
+                hub.role.tick(utc)
+            if not self._hub_has_work(ms):
+                self._resume_at((utc + 1) * 1000000, poll_end=False)
+                return
+        hub.step(us, ms, utc)
+        if master.state == 1 and master.turn == (0, len(master.addresses) - 1) and \
+                not self.ready and not self._hub_has_work(ms):
+            # An event poll nobody will answer: skip the ones after it until someone has
+            # something to say, or the next second's timers.
+            self.idle_since = self.now
+            self._resume_at((utc + 1) * 1000000, poll_end=False)
+            return
+        self.idle_since = None
+        self.wake_hub(self.now + max(master.next_us(us), 50))
+
+    def _hub_has_work(self, ms):
+        hub = self.hub
+        return bool(hub.master.queue or hub.master.splits or hub.role.out or
+                    hub.node.link.next_due(ms) == 0 or
+                    ticks_diff(ms, hub.node.next_status) >= 0)
+
+    def _resume_at(self, t, poll_end=True):
+        # The hub idles through unanswered polls; the poll that serves something happening at
+        # t is the first one that ends (poll_end) or starts after t, on the same cycle.
+        if self.idle_since is None:
+            self.wake_hub(t)
+            return
+        cycle = self.hub.master.cycle_us()
+        lead = cycle - self.reply_us if poll_end else 0
+        k = max(1, math.ceil((t - lead - self.idle_since) / cycle))
+        self.wake_hub(self.idle_since + k * cycle)
+
+    def _hub_restart(self):
+        # Power lost: everything the hub knew comes back from its journal, 20 s later.
+        before = self.core.fingerprint()
+        down = self.now
+        self.hub_down_until = down + 20000000
+        self.core = RoutingCore.recover(self.sc.hall, self.storage, down // 1000000)
+        if self.core.fingerprint() != before:
+            raise AssertionError("the hub came back different from its journal")
+        self.hub = self._new_hub()
+        self.hub_uart.rx = bytearray()
+        self.idle_since = None
+        self.report["hub_restarts"] += 1
+        self.wake_hub(self.hub_down_until)
+
+    # ---- devices -----------------------------------------------------------------------------
+
+    def _dev_step(self, device):
+        ms = self._ms()
+        device.runtime.step(ms)
+        node = device.runtime.node
+        nxt = device.runtime.next_wake(ms)
+        self.wake(device, self.now + max(1, nxt) * 1000)
+        if node.wants_turn(ms):
+            self.ready.add(device)
+            if self.idle_since is not None:
+                self._resume_at(self.now)
+        else:
+            self.ready.discard(device)
+        if node.link.in_flight():
+            self.unacked.add(device)
+        else:
+            self.unacked.discard(device)
+
+    def press(self, device, key):
+        device.panel.presses.append(key)
+        self.wake(device, self.now)
+
+    def _reboot(self, device):
+        device.boot(self._ms())
+        self.report["reboots"] += 1
+        if device.config["role"] == "caller":
+            self.world(self.now + 3000000, self._after_reboot, device)
+        self.wake(device, self.now)
+
+    def _after_reboot(self, device):
+        # Staff sign in again after their caller restarted.
+        window = device.config["window"]
+        staff = self.staff.get(window)
+        if staff and staff["on"]:
+            device.runtime.role.login(staff["id"], self._ms())
+            self.wake(device, self.now)
+
+    # ---- what devices show: the people react ------------------------------------------------
+
+    def shown(self, device, action):
+        role = device.config["role"]
+        kind = action[0]
+        if role == "dispenser" and kind == "show":
+            what = action[1]
+            if what in ("ready", "refused", "offline", "out_of_paper", "printer_fault"):
+                if what == "refused":
+                    self.report["refused"] += 1
+                if what == "out_of_paper" and device.printer.paper_out:
+                    self.world(self.now + 120000000, self._refill, device)
+                self.busy[device.id] = False
+                self.world(self.now + 2000000, self._next_at_dispenser, device)
+        elif role == "caller" and kind == "board":
+            self._board(device, action[1])
+        elif role == "evaluator" and kind == "lights" and action[1]:
+            self._asked(device)
+
+    def printed(self, device, name):
+        line = self.lines[device.id]
+        if line:
+            citizen = line.pop(0)
+            citizen.ticket = name
+            self.holders[name] = citizen
+            self.report["printed"] += 1
+            if self.sc.patience_s:
+                self.world(self.now + int(self.rng.expovariate(1 / self.sc.patience_s) * 1e6),
+                           self._give_up, citizen)
+
+    def _refill(self, device):
+        # A clerk loads paper; the dispenser sees it at its next paper check.
+        device.printer.paper_out = False
+        self.world(self.now + (device.runtime.role.PAPER_CHECK_MS + 1000) * 1000,
+                   self._next_at_dispenser, device)
+
+    # ---- citizens ----------------------------------------------------------------------------
+
+    def _arrive(self, prefix):
+        sc = self.sc
+        self._next_arrival(prefix, self.now / 1e6 + 1e-6)
+        kind = PRIORITY if self.rng.random() < sc.priority_share else 0
+        citizen = Citizen(prefix, kind, self.now)
+        dispenser = min(self.dispensers, key=lambda d: (len(self.lines[d.id]), d.address))
+        self.lines[dispenser.id].append(citizen)
+        if not self.busy[dispenser.id]:
+            self._next_at_dispenser(dispenser)
+
+    def _next_at_dispenser(self, device):
+        line = self.lines[device.id]
+        if self.busy[device.id] or not line:
+            return
+        role = device.runtime.role
+        if role.printer != escpos.OK or role.pending is not None or role.job is not None:
+            return                       # not ready: they wait for the board to say so
+        citizen = line[0]
+        if self.sc.print_failures and self.rng.random() < self.sc.print_failures:
+            device.printer.paper_out = True
+            self.report["paper_outs"] += 1
+        self.busy[device.id] = True
+        prefixes = [s[0] for s in self.sc.hall.services]
+        index = prefixes.index(citizen.service) + (len(prefixes) if citizen.kind else 0)
+        self.press(device, index)
+
+    def _give_up(self, citizen):
+        if citizen.ticket is not None and not citizen.gone and not citizen.called:
+            if self.holders.get(citizen.ticket) is citizen:
+                citizen.gone = True
+                self.report["walked_away"] += 1
+
+    def _next_arrival(self, prefix, t):
+        at = next_arrival(self.sc, self.rng, prefix, t)
+        if at is not None:
+            self.world(int(at * 1e6), self._arrive, prefix)
+
+    # ---- staff -------------------------------------------------------------------------------
+
+    def _shift(self, action, shift):
+        window = shift.window
+        caller = self.callers[window]
+        staff = self.staff.setdefault(window, {"id": shift.staff, "on": False, "state": "idle",
+                                               "ticket": None, "leave": None})
+        role = caller.runtime.role
+        ms = self._ms()
+        if action in ("start", "back"):
+            self.opened[window] = self.now
+        if action == "start":
+            staff.update(id=shift.staff, on=True, state="idle", leave=None)
+            role.login(shift.staff, ms)
+            self.wake(caller, self.now)
+            self.world(self.now + self._react(), self._staff_next, window)
+        elif action == "back":
+            staff.update(on=True, state="idle", leave=None)
+            if role.state == 2:
+                self.press(caller, 8)                    # resume
+            else:
+                role.login(shift.staff, ms)              # (the window was closed meanwhile)
+                self.wake(caller, self.now)
+            self.world(self.now + self._react(), self._staff_next, window)
+        else:
+            staff["leave"] = "pause" if action == "break" else "close"
+            if staff["state"] == "idle":
+                self._leave(window)
+
+    def _leave(self, window):
+        staff = self.staff[window]
+        caller = self.callers[window]
+        how = staff["leave"]
+        if how is None:
+            return                                       # already gone
+        staff.update(on=False, leave=None, state="away")
+        self._close_period(window)
+        self.press(caller, 8 if how == "pause" else 15)
+        self.world(self.now + 500000, self.press, caller, 9)      # confirm
+
+    def _react(self):
+        # Staff notice their board within one to four seconds.
+        return int(self.rng.uniform(1, 4) * 1000000)
+
+    def _close_period(self, window):
+        opened = self.opened.pop(window, None)
+        if opened is not None:
+            self.result.staffed[window] = self.result.staffed.get(window, 0) + \
+                (self.now - opened) / 1e6
+
+    def _staff_next(self, window):
+        staff = self.staff[window]
+        if not staff["on"] or staff["state"] != "idle":
+            return
+        if staff["leave"]:
+            self._leave(window)
+            return
+        staff["state"] = "asked"
+        self.press_at[window] = self.now
+        self.press(self.callers[window], 0)
+        self.world(self.now + 30000000, self._asked_timeout, window, self.press_at[window])
+
+    def _asked_timeout(self, window, pressed):
+        staff = self.staff[window]
+        if staff["state"] == "asked" and self.press_at.get(window) == pressed:
+            staff["state"] = "idle"                      # no answer on the board: ask again
+            self._staff_next(window)
+
+    def _board(self, caller, text):
+        window = caller.config["window"]
+        staff = self.staff.get(window)
+        if staff is None:
+            return
+        call = CALL.match(text)
+        if call and not call.group(3):
+            ticket = call.group(1)
+            pressed = self.press_at.pop(window, None)
+            if pressed is not None:
+                self.report["latency_us"].append(self.now - pressed)
+            self.report["calls"].append((ticket, window))
+            if staff["state"] in ("asked", "idle"):
+                staff.update(state="calling", ticket=ticket)
+                self.world(self.now + 60000000, self._not_coming, window, ticket, 1)
+                citizen = self.holders.get(ticket)
+                if citizen is not None and not citizen.gone:
+                    citizen.called = True
+                    walk = self.rng.uniform(10, 30)
+                    self.world(self.now + int(walk * 1e6), self._at_window, window, ticket)
+                # nobody comes: the hub recalls, then marks the no-show, and the board says so
+        elif text.endswith("正在办理") and staff["state"] == "starting":
+            ticket = text.split()[0]
+            mean, cv = self.sc.service_times[ticket.rstrip("0123456789")]
+            staff["state"] = "serving"
+            self.world(self.now + int(self._service_time(mean, cv) * 1e6), self._finish, window)
+        elif "等候" in text or text == "无人等候":
+            if staff["state"] == "calling":
+                staff["state"] = "idle"                  # the no-show was recorded
+            if staff["state"] == "asked" and text == "无人等候":
+                staff["state"] = "idle"
+                return                                   # wait for the board to show someone
+            if staff["state"] == "idle" and staff["on"]:
+                waiting = re.search(r"等候(\d+)人", text)
+                if staff["leave"]:
+                    self._leave(window)
+                elif waiting and int(waiting.group(1)) > 0:
+                    self.world(self.now + self._react(), self._staff_next, window)
+
+    def _not_coming(self, window, ticket, step):
+        # Staff recall once after a minute, then mark the no-show (过号) with its confirm key.
+        staff = self.staff[window]
+        if staff["state"] != "calling" or staff["ticket"] != ticket:
+            return
+        caller = self.callers[window]
+        if step == 1:
+            self.press(caller, 1)
+            self.world(self.now + 30000000, self._not_coming, window, ticket, 2)
+        else:
+            self.press(caller, 4)
+            self.world(self.now + 500000, self.press, caller, 9)
+
+    def _service_time(self, mean, cv):
+        return max(1.0, service_time(self.rng, mean, cv))
+
+    def _at_window(self, window, ticket):
+        staff = self.staff[window]
+        if staff["state"] == "calling" and staff["ticket"] == ticket:
+            staff["state"] = "starting"
+            staff["started"] = self.now
+            self.press(self.callers[window], 2)
+
+    def _finish(self, window):
+        staff = self.staff[window]
+        staff["state"] = "idle"
+        self.result.busy[window] = self.result.busy.get(window, 0) + \
+            (self.now - staff["started"]) / 1e6
+        citizen = self.holders.get(staff["ticket"])
+        self.press(self.callers[window], 3)
+        if citizen is not None:
+            citizen.rated = self.rng.random() >= self.sc.rating_share   # those who will not rate
+        if staff["leave"]:
+            self.world(self.now + 1000000, self._leave, window)
+        else:
+            self.world(self.now + self._react(), self._staff_next, window)
+
+    def _asked(self, evaluator):
+        window = evaluator.config["window"]
+        asking = evaluator.runtime.role.asking
+        citizen = self.holders.get(asking[0]) if asking else None
+        if citizen is None or citizen.rated:
+            return
+        citizen.rated = True
+        weights = self.sc.rating_weights
+        level = self.rng.choices(range(1, len(weights) + 1), weights=weights)[0]
+        entry = (window, self.staff[window]["id"], citizen.service, level)
+        if level >= evaluator.runtime.role.reason_from:
+            self.world(self.now + 4000000, self.press, evaluator, level - 1)
+            self.world(self.now + 6000000, self._rate, evaluator, self.rng.randrange(5), entry)
+        else:
+            self.world(self.now + 4000000, self._rate, evaluator, level - 1, entry)
+
+    def _rate(self, evaluator, key, entry):
+        # The key that completes a rating: from here on the hub must record it exactly once.
+        self.report["ratings_given"] += 1
+        self.result.ratings.append(entry)
+        self.press(evaluator, key)
+
+    def _sample(self):
+        core = self.core
+        waiting = sum(core.waiting(s) for s in range(core.cfg.service_count()))
+        self.result.queue.append((self._utc() - self.sc.midnight, waiting))
+        self.world(self.now + HallDay_SAMPLE_US, self._sample)
+
+    # ---- the day -----------------------------------------------------------------------------
+
+    def run(self):
+        sc = self.sc
+        start = sc.at(sc.start)
+        end_us = sc.at(sc.end) * 1000000
+        for shift in sc.roster:
+            self.world(sc.at(shift.start) * 1000000, self._shift, "start", shift)
+            for b_from, b_to in shift.breaks:
+                self.world(sc.at(b_from) * 1000000, self._shift, "break", shift)
+                self.world(sc.at(b_to) * 1000000, self._shift, "back", shift)
+            self.world(sc.at(shift.end) * 1000000, self._shift, "end", shift)
+        for prefix in sc.arrivals:
+            self._next_arrival(prefix, start)
+        for _ in range(sc.hub_restarts):
+            self.world(int(self.rng.uniform(start, sc.at(sc.end)) * 1e6), self._hub_restart)
+        for _ in range(self.device_reboots):
+            device = self.rng.choice(self.devices)
+            self.world(int(self.rng.uniform(start, sc.at(sc.end)) * 1e6), self._reboot, device)
+        for device in self.devices:
+            self.wake(device, self.now)
+        self.wake_hub(self.now)
+        self.world(self.now, self._sample)
+        last_progress = 0
+        heap = self.heap
+        while heap and heap[0][0] <= end_us:
+            at, _, kind, arg = heapq.heappop(heap)
+            self.now = at
+            if kind == WORLD_EV:
+                arg[0](*arg[1])
+            else:
+                self._line(kind, arg)
+            if self.progress is not None and at - last_progress > 300000000:
+                last_progress = at
+                self.progress((at - self.t0) / (end_us - self.t0))
+        # Closing time: no one new comes; what is on its way lands (the line runs 30 s more).
+        settle = end_us + 30000000
+        while heap and heap[0][0] <= settle:
+            at, _, kind, arg = heapq.heappop(heap)
+            self.now = at
+            if kind != WORLD_EV:
+                self._line(kind, arg)
+        self.now = settle
+        return self.check()
+
+    def _line(self, kind, arg):
+        # One event of the hub, a device or the line.
+        if kind == HUB_EV:
+            if arg == self.hub_gen:
+                self.hub_at = NEVER
+                self._hub_step()
+        elif kind == DEV_EV:
+            device, gen = arg
+            if gen == device.gen:
+                device.wake_at = NEVER
+                self._dev_step(device)
+        elif kind == DOWN_EV:
+            self._down(*arg)
+        else:
+            self._up(*arg)
+
+    def check(self):
+        # The hall's books against what people saw: nothing lost, nothing twice. Fills
+        # self.result (the day's record for the report) and returns the checks.
+        core = self.core
+        result = self.result
+        for window in list(self.opened):                 # staff stop where the day ends
+            self._close_period(window)
+        for window, staff in self.staff.items():
+            if staff["state"] == "serving":
+                result.busy[window] = result.busy.get(window, 0) + \
+                    (self.now - staff["started"]) / 1e6
+        services = core.cfg.service_count()
+        issued = sum(core.stats.issued[s] for s in range(services))
+        recorded = sum(sum(counts) for counts in core.stats.staff_ratings.values())
+        result.rating_rejects = sum(core.stats.rating_rejects)
+        core.out = []
+        core.close_day(self._utc())
+        self._absorb(self._utc())
+        core.out = []
+        printed = set()
+        for device in self.dispensers:
+            printed.update(device.printer.printed)
+        for ticket in self.tickets.values():
+            ticket.voided = ticket.name not in printed
+        result.tickets = list(self.tickets.values())
+        result.refused = self.report["refused"]
+        result.hub_restarts = self.report["hub_restarts"]
+        served = [t for t in result.tickets if t.how == FINISHED]
+        if served:
+            result.estimate_error = sum(abs(t.estimate - t.wait) for t in served) / len(served)
+            result.naive_error = sum(abs(t.naive - t.wait) for t in served) / len(served)
+        calls = [t for t, _ in self.report["calls"]]
+        latencies = sorted(self.report["latency_us"])
+        m = self.hub.master.stats
+        unprinted = sum(1 for t in result.tickets if t.voided and t.how != 2)
+        checks = {
+            "issued": issued, "printed": self.report["printed"],
+            "issued_not_printed_nor_voided": unprinted,
+            "ratings_given": self.report["ratings_given"], "ratings_recorded": recorded,
+            "calls": len(self.first_calls),
+            "duplicated_calls": len(self.first_calls) - len(set(self.first_calls)),
+            "calls_seen_on_boards": len(set(calls)),
+            "walked_away": self.report["walked_away"],
+            "call_latency_ms_p50": _pct(latencies, 0.5) / 1000,
+            "call_latency_ms_p99": _pct(latencies, 0.99) / 1000,
+            "device_reboots": self.report["reboots"],
+            "frames_corrupted": self.report["frames_corrupted"],
+            "frames_lost": self.report["frames_lost"], "collisions": self.report["collisions"],
+            "paper_outs": self.report["paper_outs"],
+            "bus_polls": m["polls"], "bus_garbled_turns": m["garbled"],
+            "devices": len(self.devices),
+            "devices_online": sum(1 for row in self.hub.role.status_table() if row["online"]),
+        }
+        checks["problems"] = unprinted + checks["duplicated_calls"] + \
+            abs(checks["ratings_given"] - recorded)
+        result.checks = checks
+        return checks
+
+
+def _pct(values, q):
+    if not values:
+        return 0
+    return values[min(len(values) - 1, int(q * len(values)))]
