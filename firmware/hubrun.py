@@ -41,3 +41,29 @@ class HubRuntime:
         while True:
             self.step(time.ticks_us(), time.ticks_ms(), time.time() + UNIX_FROM_2000)
             await asyncio.sleep_ms(period_ms)
+
+
+class HubMqtt:
+    """The hub on MQTT, sans-IO: deliver() takes each publish from the broker, step() returns
+    the publishes to make [(topic, payload, qos)]. The same hub role, node and link as on the
+    serial bus; only the carrier differs (protocol.mqttcarrier)."""
+
+    def __init__(self, core, devices, hall, now):
+        from protocol.mqttcarrier import MqttCarrier
+        self.role = HubRole(core, devices)
+        self.node = Node(0, self.role, "hub", now, queue_max=max(64, 8 * len(devices)))
+        ids = {}
+        for d in devices:
+            ids[d["bus_address"]] = d["id"]
+        self.carrier = MqttCarrier(self.node, hall, "hub", ids)
+        self.last_second = -1
+
+    def deliver(self, topic, payload, ms, utc):
+        return self.carrier.incoming(topic, payload, ms, utc)
+
+    def step(self, ms, utc):
+        if utc != self.last_second:
+            self.last_second = utc
+            self.role.tick(utc)
+        return self.carrier.outgoing(ms, utc)
+

@@ -71,11 +71,17 @@ class Node:
     def _frame(self, dec, now, utc):
         if dec.dst != self.address and dec.dst != BROADCAST:
             return                                  # someone else's frame on the bus
-        if not self.is_hub and dec.src == HUB:
+        self.receive(dec.src, dec.dst, dec.seq, dec.flags, dec.type_id, dec.payload(), dec.crc,
+                     now, utc)
+
+    def receive(self, src, dst, seq, flags, type_id, payload, digest, now, utc=0):
+        # One intact message from any carrier (a frame, or an MQTT publish); digest tells
+        # retransmissions apart from new messages that reuse a sequence number.
+        if not self.is_hub and src == HUB:
             self.heard_hub = now
             if self.parked:
-                for type_id, payload in self.parked:
-                    self.link.send(HUB, type_id, payload, True, now)
+                for parked_type, parked in self.parked:
+                    self.link.send(HUB, parked_type, parked, True, now)
                 self.parked = []
             if not self.hub_online:
                 self.hub_online = True
@@ -83,22 +89,20 @@ class Node:
                 self.next_status = ticks_add(now, self._spread())
                 if hasattr(self.role, "hub_back"):
                     self.role.hub_back(now)
-        payload = dec.payload()
-        if dec.type_id == POLL and dec.src == HUB:
+        if type_id == POLL and src == HUB:
             if len(payload) == 3 and payload[0] <= self.address <= payload[1]:
                 if payload[0] == payload[1]:
                     self.granted = 7                # for us alone: resend, and always answer
                 elif self.wants_turn(now, payload[2]):
                     self.granted = 3 if payload[2] else 1
             return
-        if not self.link.receive(dec.src, dec.dst, dec.seq, dec.flags, dec.type_id, payload,
-                                 dec.crc, now):
+        if not self.link.receive(src, dst, seq, flags, type_id, payload, digest, now):
             return
-        msg = decode_payload(dec.type_id, payload, 0, len(payload), True)
+        msg = decode_payload(type_id, payload, 0, len(payload), True)
         if self.log is not None:
-            self.log("rx %d->%d %s" % (dec.src, dec.dst, msg))
+            self.log("rx %d->%d %s" % (src, dst, msg))
         if self.is_hub:
-            self.role.message(dec.src, msg, utc)
+            self.role.message(src, msg, utc)
         else:
             self.role.message(msg, now)
 

@@ -25,9 +25,12 @@ def make_role(config, now):
 
 
 class DeviceRuntime:
-    def __init__(self, config, uarts, panel, now, keys=None, watchdog=None, info=None, first_seq=0):
-        # uarts: name -> object with write/any/readinto ("bus" required); panel: shows actions
-        # (and, on a host board, delivers key presses); keys: raw-bitmask reader or None.
+    def __init__(self, config, uarts, panel, now, keys=None, watchdog=None, info=None, first_seq=0,
+                 mqtt=None):
+        # uarts: name -> object with write/any/readinto ("bus" unless on MQTT); panel: shows
+        # actions (and, on a host board, delivers key presses); keys: raw-bitmask reader or
+        # None; mqtt: a client with publish(topic, payload, qos) when the device is on MQTT
+        # (the shell hands each publish it receives to deliver()).
         self.config = config
         self.uarts = uarts
         self.panel = panel
@@ -36,22 +39,36 @@ class DeviceRuntime:
         self.watchdog = watchdog
         self.role = make_role(config, now)
         self.node = Node(config["bus_address"], self.role, config["role"], now, info=info,
-                         first_seq=first_seq)
+                         first_seq=first_seq, mastered=mqtt is None)
+        self.mqtt = mqtt
+        self.carrier = None
+        if mqtt is not None:
+            from protocol.mqttcarrier import MqttCarrier
+            self.carrier = MqttCarrier(self.node, config["hall"], config["id"])
         self.voice = VoicePlayer() if "voice" in uarts else None
         self.queries = []                       # printer status queries awaiting their byte
         self.buf = bytearray(256)
         self.passes = 0
 
+    def deliver(self, topic, payload, now):
+        # A publish from the broker (MQTT devices).
+        return self.carrier.incoming(topic, payload, now)
+
     def step(self, now):
-        bus = self.uarts["bus"]
-        self.node.pump(bus, self.buf, now)
+        bus = self.uarts.get("bus")
+        if bus is not None:
+            self.node.pump(bus, self.buf, now)
         self._printer(now)                      # (its follow-ups go out in this same pass)
         self._keys(now)
         if hasattr(self.role, "tick"):
             self.role.tick(now)
-        out = self.node.transmit(now)
-        if out:
-            bus.write(out)
+        if self.carrier is not None:
+            for topic, payload, qos in self.carrier.outgoing(now):
+                self.mqtt.publish(topic, payload, qos)
+        else:
+            out = self.node.transmit(now)
+            if out:
+                bus.write(out)
         for action in self.node.hardware:
             self._perform(action, now)
         self.node.hardware = []

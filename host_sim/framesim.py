@@ -27,7 +27,7 @@ import random
 import re
 
 from firmware.drivers import escpos
-from firmware.hubrun import HubRuntime
+from firmware.hubrun import HubMqtt, HubRuntime
 from firmware.routing.core import RoutingCore, PRIORITY, FINISHED
 from firmware.routing.journal import MemoryStorage
 from host_sim.hallday import DayResult, Ticket, next_arrival, service_time
@@ -35,7 +35,7 @@ from firmware.runtime import DeviceRuntime
 from protocol.frame import FRAME, StreamDecoder
 from protocol.ticks import ticks_diff
 
-HUB_EV, DEV_EV, DOWN_EV, UP_EV, WORLD_EV = range(5)
+HUB_EV, DEV_EV, DOWN_EV, UP_EV, WORLD_EV, MQTT_EV = range(6)
 TICKET = re.compile(rb"QMS1\|[^|]*\|[^|]*\|([A-Z]{1,2}\d+)")
 CALL = re.compile(r"^请([A-Z]{1,2}\d+)号到(\d+)号窗口(\(重呼\))?$")
 NEVER = float("inf")
@@ -125,14 +125,19 @@ class SimDevice:
         self.boot(sim._ms())
 
     def boot(self, now_ms):
-        uarts = {"bus": self.uart}
+        uarts = {} if self.sim.mqtt else {"bus": self.uart}
         if self.printer is not None:
             uarts["printer"] = self.printer
         self.boots += 1
         self.started = now_ms
         self.uart.rx = bytearray()
         self.runtime = DeviceRuntime(self.config, uarts, self.panel, now_ms, info=self._info,
-                                     first_seq=self.sim.rng.randrange(256))
+                                     first_seq=self.sim.rng.randrange(256),
+                                     mqtt=self if self.sim.mqtt else None)
+
+    def publish(self, topic, payload, qos):
+        # The device's MQTT client: to the broker model.
+        self.sim.publish(self, topic, payload)
 
     def _info(self):
         return {"fw": "sim", "uptime": (self.sim.now // 1000 - self.started) // 1000,
@@ -157,6 +162,7 @@ class FrameHall:
 
     REACT_US = 1000            # a device answers a poll this long after it ends
     CHUNK = 8                  # bytes the hub's UART driver hands over at a time
+    BROKER_DOWN_US = 10000000  # a broker restart: 10 s without a broker
 
     def __init__(self, scenario, progress=None):
         sc = self.sc = scenario
@@ -195,6 +201,8 @@ class FrameHall:
                             "hall": hall.hall, "bus_address": 128 + k, "window": number,
                             "levels": hall.rating_levels})
         self.configs = configs
+        self.mqtt = sc.mqtt                             # None: the RS485 bus
+        self.broker_down_until = 0
         self.storage = MemoryStorage()
         self.core = RoutingCore(hall, self.storage, now=sc.at(sc.start))
         self.hub_uart = SimUART(self, None)
@@ -205,6 +213,7 @@ class FrameHall:
         self.idle_since = None                          # the hub skips unanswered polls
         self.devices = [SimDevice(self, c) for c in configs]
         self.by_address = {d.address: d for d in self.devices}
+        self.by_id = {d.id: d for d in self.devices}
         self.dispensers = [d for d in self.devices if d.config["role"] == "dispenser"]
         self.callers = {d.config["window"]: d for d in self.devices if d.config["role"] == "caller"}
         self.evaluators = {d.config["window"]: d for d in self.devices
@@ -222,7 +231,8 @@ class FrameHall:
         self.report = {"issued_seen": 0, "printed": 0, "calls": [], "ratings_given": 0,
                        "latency_us": [], "refused": 0, "walked_away": 0, "reboots": 0,
                        "hub_restarts": 0, "frames_corrupted": 0, "frames_lost": 0,
-                       "collisions": 0, "paper_outs": 0}
+                       "collisions": 0, "paper_outs": 0, "broker_restarts": 0,
+                       "broker_dropped": 0}
         self.press_at = {}                              # window -> when "next" was pressed
         self.result = DayResult(sc.name)
         self.tickets = {}                               # name -> Ticket (the day's record)
@@ -230,8 +240,11 @@ class FrameHall:
         self.opened = {}                                # window -> when staff last opened it
 
     def _new_hub(self):
-        hub = HubRuntime(self.core, self.configs, self.hub_uart, self._ms(), baud=self.baud,
-                         reply_us=self.reply_us)
+        if self.mqtt:
+            hub = HubMqtt(self.core, self.configs, self.sc.hall.hall, self._ms())
+        else:
+            hub = HubRuntime(self.core, self.configs, self.hub_uart, self._ms(), baud=self.baud,
+                             reply_us=self.reply_us)
         relay = hub.role._relay
 
         def observed(now, reply_to=None):
@@ -399,6 +412,9 @@ class FrameHall:
         if self.now < self.hub_down_until:
             self.wake_hub(self.hub_down_until)
             return
+        if self.mqtt:
+            self._hub_step_mqtt()
+            return
         ms = self._ms()
         utc = self._utc()
         hub = self.hub
@@ -421,6 +437,50 @@ class FrameHall:
             return
         self.idle_since = None
         self.wake_hub(self.now + max(master.next_us(us), 50))
+
+    def _hub_step_mqtt(self):
+        ms = self._ms()
+        utc = self._utc()
+        for where, payload, qos in self.hub.step(ms, utc):
+            self.publish(None, where, payload)
+        due = self.hub.node.link.next_due(ms)
+        later = (utc + 1) * 1000000
+        if due is not None and self.now + max(due, 1) * 1000 < later:
+            later = self.now + max(due, 1) * 1000
+        self.wake_hub(later)
+
+    # ---- the broker (MQTT halls) -------------------------------------------------------------
+
+    def publish(self, sender, where, payload):
+        # Through the broker to the subscribers after its latency; nothing while it restarts.
+        if self.now < self.broker_down_until:
+            self.report["broker_dropped"] += 1
+            return
+        mq = self.mqtt
+        at = self.now + int((mq["latency_ms"] + self.rng.uniform(0, mq["jitter_ms"])) * 1000)
+        if sender is not None:
+            self.push(at, MQTT_EV, (None, where, payload))
+            return
+        device = where.split("/")[2]
+        if device == "all":
+            for dev in self.devices:
+                self.push(at, MQTT_EV, (dev, where, payload))
+        elif device in self.by_id:
+            self.push(at, MQTT_EV, (self.by_id[device], where, payload))
+
+    def _mqtt_deliver(self, target, where, payload):
+        if target is None:
+            if self.now < self.hub_down_until:
+                return
+            self.hub.deliver(where, payload, self._ms(), self._utc())
+            self.wake_hub(self.now)
+        else:
+            target.runtime.deliver(where, payload, self._ms())
+            self.wake(target, self.now)
+
+    def _broker_restart(self):
+        self.broker_down_until = self.now + self.BROKER_DOWN_US
+        self.report["broker_restarts"] += 1
 
     def _hub_has_work(self, ms):
         hub = self.hub
@@ -461,6 +521,8 @@ class FrameHall:
         node = device.runtime.node
         nxt = device.runtime.next_wake(ms)
         self.wake(device, self.now + max(1, nxt) * 1000)
+        if self.mqtt:
+            return
         if node.wants_turn(ms):
             self.ready.add(device)
             if self.idle_since is not None:
@@ -754,6 +816,8 @@ class FrameHall:
             self._next_arrival(prefix, start)
         for _ in range(sc.hub_restarts):
             self.world(int(self.rng.uniform(start, sc.at(sc.end)) * 1e6), self._hub_restart)
+        for _ in range(sc.broker_restarts):
+            self.world(int(self.rng.uniform(start, sc.at(sc.end)) * 1e6), self._broker_restart)
         for _ in range(self.device_reboots):
             device = self.rng.choice(self.devices)
             self.world(int(self.rng.uniform(start, sc.at(sc.end)) * 1e6), self._reboot, device)
@@ -796,8 +860,10 @@ class FrameHall:
                 self._dev_step(device)
         elif kind == DOWN_EV:
             self._down(*arg)
-        else:
+        elif kind == UP_EV:
             self._up(*arg)
+        else:
+            self._mqtt_deliver(*arg)
 
     def check(self):
         # The hall's books against what people saw: nothing lost, nothing twice. Fills
@@ -832,7 +898,7 @@ class FrameHall:
             result.naive_error = sum(abs(t.naive - t.wait) for t in served) / len(served)
         calls = [t for t, _ in self.report["calls"]]
         latencies = sorted(self.report["latency_us"])
-        m = self.hub.master.stats
+        m = self.hub.master.stats if not self.mqtt else {"polls": 0, "garbled": 0}
         unprinted = sum(1 for t in result.tickets if t.voided and t.how != 2)
         checks = {
             "issued": issued, "printed": self.report["printed"],
@@ -848,6 +914,8 @@ class FrameHall:
             "frames_corrupted": self.report["frames_corrupted"],
             "frames_lost": self.report["frames_lost"], "collisions": self.report["collisions"],
             "paper_outs": self.report["paper_outs"],
+            "broker_restarts": self.report["broker_restarts"],
+            "broker_dropped": self.report["broker_dropped"],
             "bus_polls": m["polls"], "bus_garbled_turns": m["garbled"],
             "devices": len(self.devices),
             "devices_online": sum(1 for row in self.hub.role.status_table() if row["online"]),

@@ -10,8 +10,9 @@ from firmware.routing.config import ConfigError, HallConfig
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 DEFAULT = SCENARIOS / "district.toml"
 KNOWN = ("scenario", "hall", "arrivals", "service_times", "roster", "patience", "ratings",
-         "faults", "bus")
-FAULTS = ("hub_restarts", "print_failures", "frame_corruption", "frame_loss", "device_reboots")
+         "faults", "bus", "mqtt")
+FAULTS = ("hub_restarts", "print_failures", "frame_corruption", "frame_loss", "device_reboots",
+          "broker_restarts")
 
 
 class ScenarioError(Exception):
@@ -49,6 +50,8 @@ class Scenario:
     frame_loss: float = 0.0         # share of frames lost on the line
     device_reboots: int = 0         # devices that restart at random moments
     bus: dict = field(default_factory=dict)   # baud, reply_ms, dispensers, displays
+    mqtt: dict | None = None        # latency_ms, jitter_ms: the devices are on MQTT, not the bus
+    broker_restarts: int = 0        # the broker restarts (10 s without it) at random moments
 
     def at(self, seconds):
         return self.midnight + seconds
@@ -183,7 +186,7 @@ def parse(doc, source="scenario.toml", seed=None):
         if key not in FAULTS:
             raise ScenarioError("%s: unknown fault" % where("faults." + key))
     counts = {}
-    for key in ("hub_restarts", "device_reboots"):
+    for key in ("hub_restarts", "device_reboots", "broker_restarts"):
         counts[key] = _number(where("faults." + key), faults.get(key, 0), 0, 1000)
         if int(counts[key]) != counts[key]:
             raise ScenarioError("%s: expected a whole number" % where("faults." + key))
@@ -198,6 +201,15 @@ def parse(doc, source="scenario.toml", seed=None):
         if key not in limits:
             raise ScenarioError("%s: unknown setting" % where("bus." + key))
         bus[key] = _number(where("bus." + key), bus_doc[key], *limits[key])
+    mqtt = None
+    if "mqtt" in doc:
+        mqtt = {"latency_ms": 2.0, "jitter_ms": 1.0}
+        for key in doc["mqtt"]:
+            if key not in mqtt:
+                raise ScenarioError("%s: unknown setting" % where("mqtt." + key))
+            mqtt[key] = _number(where("mqtt." + key), doc["mqtt"][key], 0, 10000)
+    elif counts["broker_restarts"]:
+        raise ScenarioError("%s: needs an [mqtt] hall" % where("faults.broker_restarts"))
     if len(hall.numbers) > 96:
         raise ScenarioError("%s: at most 96 windows share one bus (a caller and an evaluator "
                             "each)" % where("hall.windows"))
@@ -205,4 +217,4 @@ def parse(doc, source="scenario.toml", seed=None):
                     seed if seed is not None else int(meta.get("seed", 1)), arrivals,
                     priority_share, service_times, roster, patience_s, share, weights,
                     int(counts["hub_restarts"]), failures, corruption, loss,
-                    int(counts["device_reboots"]), bus)
+                    int(counts["device_reboots"]), bus, mqtt, int(counts["broker_restarts"]))

@@ -68,3 +68,28 @@ def test_a_seed_fixes_the_frame_level_day(seed):
     sc.end = sc.start + 2 * 3600
     b = FrameHall(sc).run()
     assert a == b
+
+
+def test_an_mqtt_hall_through_broker_restarts_loses_nothing():
+    # The chaos day with every device on MQTT (broker latency 3-7 ms) and four broker restarts
+    # of 10 s each, beside the hub's eight power losses and six device restarts.
+    import tomllib
+    doc = tomllib.loads((scenarios.SCENARIOS / "chaos.toml").read_text(encoding="utf-8"))
+    doc["mqtt"] = {"latency_ms": 3, "jitter_ms": 4}
+    doc["faults"]["broker_restarts"] = 4
+    hall = FrameHall(scenarios.parse(doc, "chaos-mqtt"))
+    books = hall.run()
+    assert books["problems"] == 0 and books["duplicated_calls"] == 0
+    assert books["broker_restarts"] == 4 and books["broker_dropped"] > 0
+    assert books["ratings_given"] == books["ratings_recorded"] > 100
+    assert books["printed"] + books["paper_outs"] == books["issued"]
+    assert books["devices_online"] == books["devices"]
+    assert books["call_latency_ms_p99"] < 50
+    assert all(t.how >= 0 for t in hall.result.tickets)
+
+
+def test_broker_restarts_need_an_mqtt_hall(tmp_path):
+    text = (scenarios.SCENARIOS / "district.toml").read_text(encoding="utf-8")
+    with pytest.raises(scenarios.ScenarioError, match="faults.broker_restarts: needs an"):
+        scenarios.parse(__import__("tomllib").loads(text + "\n[faults]\nbroker_restarts = 1\n"),
+                        "x.toml")

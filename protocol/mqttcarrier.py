@@ -1,0 +1,80 @@
+# The MQTT carrier for a Node, sans-IO: the node's link packets become (topic, JSON, QoS)
+# publishes, and publishes from the broker become the node's received messages. The same link
+# reliability (sequence numbers, acks, retransmission, de-duplication) runs over MQTT as over
+# a serial line, so a must-deliver message is acknowledged end to end, hub to device, not only
+# by the broker. Topics and payloads are SPEC.md section 3.
+from protocol.codec import decode_payload, encode_payload
+from protocol.crc import crc16
+from protocol.errors import ProtocolError
+from protocol.link import FLAG_ACK_REQ
+from protocol.mqtt import ALL, DOWN, UP, MQTTDecoder, ROOT, to_json, topic
+from protocol.schema import BROADCAST, HUB, NAMES, number_of_id
+
+
+class MqttCarrier:
+    def __init__(self, node, hall, device_id, devices=None):
+        # device_id: this node's id ("hub" for the hub). devices (hub only): address -> id.
+        self.node = node
+        self.hall = hall
+        self.id = device_id
+        self.ids = devices or {}
+        self.addresses = {}
+        for address in self.ids:
+            self.addresses[self.ids[address]] = address
+        self.decoder = MQTTDecoder(hall)
+        self.dropped = 0                  # publishes from strangers or for someone else
+
+    def subscriptions(self):
+        # What to subscribe to: the hub hears every device's uplink, a device its own downlink
+        # and the hall-wide one.
+        if self.node.is_hub:
+            return ["%s/%s/+/%s/#" % (ROOT, self.hall, UP)]
+        return ["%s/%s/%s/%s/#" % (ROOT, self.hall, self.id, DOWN),
+                "%s/%s/%s/%s/#" % (ROOT, self.hall, ALL, DOWN)]
+
+    def outgoing(self, now, utc=0):
+        # [(topic, payload, qos)] for everything the node has to send now. Commands and
+        # must-deliver events go at QoS 1; the link still acks and de-duplicates them.
+        out = []
+        for p in self.node.packets(now, utc):
+            msg = decode_payload(p.type_id, p.payload, 0, len(p.payload))
+            name = NAMES[number_of_id(p.type_id)]
+            ack = bool(p.flags & FLAG_ACK_REQ)
+            if self.node.is_hub:
+                device = ALL if p.dst == BROADCAST else self.ids.get(p.dst)
+                if device is None:
+                    continue
+                where = topic(self.hall, device, DOWN, name)
+            else:
+                where = topic(self.hall, self.id, UP, name)
+            out.append((where, to_json(msg, p.seq, ack), 1 if ack else 0))
+        return out
+
+    def incoming(self, topic_name, payload, now, utc=0):
+        # One publish from the broker. Returns True when the node took it; anything malformed,
+        # from a stranger or meant for someone else is counted and dropped, never raised.
+        got = self.decoder.decode(topic_name, payload)
+        if got is None:
+            return False
+        if self.node.is_hub:
+            src = self.addresses.get(got.device)
+            if got.direction != UP or src is None:
+                self.dropped += 1
+                return False
+            dst = HUB
+        else:
+            if got.direction != DOWN or got.device not in (self.id, ALL):
+                self.dropped += 1
+                return False
+            src = HUB
+            dst = BROADCAST if got.device == ALL else self.node.address
+        try:
+            type_id, body = encode_payload(got.msg)
+        except ProtocolError:
+            self.dropped += 1
+            return False
+        seq = got.seq if got.seq is not None else 0
+        self.node.receive(src, dst, seq & 0xFF, FLAG_ACK_REQ if got.ack else 0, type_id, body,
+                          crc16(body, 0, len(body)), now, utc)
+        return True
+
