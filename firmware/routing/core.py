@@ -690,7 +690,9 @@ class RoutingCore:
             service, number = self.cur_service[w], self.cur_number[w]
             duration = now - self.started[w]
             self.stats.served(service, w, duration)
-            self.estimator.served(service, duration)
+            # the window was taken from the call on (the citizen's walk included), which is
+            # what spaces one call from the next
+            self.estimator.served(service, now - self.first_call[w])
             self.last_done[w] = (service, number, self.staff[w], now, False)
             self._end_current(w, FINISHED, now)
             self.out.append(("rating_request", w, service, number, self.staff[w]))

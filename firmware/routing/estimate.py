@@ -3,8 +3,9 @@
 # wait depends on every queue its windows serve, not only its own. The estimate replays the
 # routing policy forward in virtual time: each open window becomes free when its current
 # ticket is expected to end, takes the ticket the policy would choose (priority first, then
-# aged, then wait x weight), and is busy for that service's mean service time, learned as the
-# day goes (EWMA, integer seconds x 16). The replay walks read-only cursors over the rings,
+# aged, then wait x weight), and is busy for that service's mean turn (from the call to the
+# finish: the citizen's walk to the window included), learned as the day goes (integer
+# seconds x 16). The replay walks read-only cursors over the rings,
 # copies nothing, and stops after MAX_STEPS calls, extrapolating by capacity beyond them.
 import heapq
 from array import array
@@ -67,12 +68,9 @@ class Estimator:
         free = []                             # heap of (time the window is free, window)
         for w in windows:
             busy_until = now
-            if core.phase[w] != 0:
+            if core.phase[w] != 0:            # a window's turn runs from call to finish
                 mean = self.service[core.cur_service[w]] // _SCALE
-                if core.phase[w] == 2:        # serving: what is left, at least half a service
-                    busy_until = max(core.started[w] + mean, now + mean // 2)
-                else:                         # called: the whole service is still to come
-                    busy_until = now + mean
+                busy_until = max(core.first_call[w] + mean, now + mean // 2)
             free.append((busy_until, w))
         heapq.heapify(free)
         cursor = {}                           # queue -> [ring index, consumed], VIRTUAL -> taken
@@ -83,7 +81,7 @@ class Estimator:
             t, w = free[0]
             picked = self._pick(core, w, t - core.day_base, cursor, s, mine_issued)
             if picked == _VIRTUAL:
-                return t - now
+                return self._median(core, s, t - now)
             if picked < 0:                    # nothing left this window could take
                 heapq.heappop(free)
                 continue
@@ -94,7 +92,17 @@ class Estimator:
             if q in cursor:
                 left -= cursor[q][1]
         start = free[0][0] if free else now
-        return start - now + max(left, 0) * self.capacity_gap(core, s) // _SCALE
+        return self._median(core, s, start - now + max(left, 0) * self.capacity_gap(core, s)
+                            // _SCALE)
+
+    def _median(self, core, s, mean_wait):
+        # The replay gives the mean wait; what is printed is the median, which a wait made of
+        # n gaps between calls (about a Gamma distribution) has a third of a gap below its mean:
+        # it is the estimate that is off by the least on average.
+        if mean_wait <= 0:
+            return 0
+        wait = mean_wait - self.capacity_gap(core, s) // (3 * _SCALE)
+        return wait if wait > 0 else 0
 
     def _pick(self, core, w, t_rel, cursor, mine, mine_issued):
         # The queue the routing policy takes from at window w at (day-relative) time t, with its
