@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 .PHONY: install test run bench clean
 
 FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+MOSQUITTO := /usr/sbin/mosquitto
 
-$(STAMP): pyproject.toml $(FONT)
+$(STAMP): pyproject.toml $(FONT) $(MOSQUITTO)
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -19,6 +20,13 @@ $(FONT):
 		apt-get install -y -qq fonts-wqy-zenhei >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq fonts-wqy-zenhei >/dev/null; }; \
 	else echo "make: install the font first: sudo apt-get install fonts-wqy-zenhei" >&2; exit 1; fi
+
+# The MQTT tests run against a real broker (Debian: mosquitto).
+$(MOSQUITTO):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -qq mosquitto >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq mosquitto >/dev/null; }; \
+	else echo "make: install the broker first: sudo apt-get install mosquitto" >&2; exit 1; fi
 
 install: $(STAMP)
 

@@ -61,12 +61,21 @@ def device_main():
     uarts = {}
     for name in board["uarts"]:
         uarts[name] = esp32.uart(board["uarts"][name])
+    shell = None
+    if config.get("transport") == "mqtt" and config["role"] != "hub":
+        from firmware.mqttrun import MqttShell
+        esp32.wifi(config.get("wifi") or {})
+        mqtt = config["mqtt"]
+        uarts.pop("bus", None)
+        shell = MqttShell(config, mqtt["host"], mqtt.get("port", 1883), seed=start)
     if config["role"] == "hub":
         runtime = _hub_runtime(uarts, start)
     else:
         runtime = DeviceRuntime(config, uarts, esp32.Panel(board, config), start,
                                 keys=esp32.keys(board["keys"]), watchdog=esp32.watchdog(),
-                                info=lambda: esp32.info(start, cause))
+                                info=lambda: esp32.info(start, cause), mqtt=shell)
+        if shell is not None:
+            runtime.run = _mqtt_loop(runtime, shell)
 
     async def cleared():
         await asyncio.sleep_ms(HEALTHY_MS)
@@ -77,6 +86,17 @@ def device_main():
         await runtime.run()
 
     asyncio.run(both())
+
+
+def _mqtt_loop(runtime, shell):
+    # The device loop on MQTT: the shell connects, reads and writes around each pass.
+    async def run(period_ms=5):
+        import asyncio
+        import time
+        while True:
+            shell.pump(runtime, time.ticks_ms())
+            await asyncio.sleep_ms(period_ms)
+    return run
 
 
 def _hub_runtime(uarts, start):
@@ -105,7 +125,8 @@ def host_main(argv):
     from firmware.runtime import DeviceRuntime
 
     if len(argv) < 2:
-        print("usage: micropython -m firmware.main CONFIG.json bus=PTY [printer=PTY] [voice=PTY]")
+        print("usage: micropython -m firmware.main CONFIG.json bus=PTY|mqtt=HOST:PORT "
+              "[printer=PTY] [voice=PTY]")
         sys.exit(2)
     try:
         config = devconfig.load(argv[0])
@@ -113,15 +134,35 @@ def host_main(argv):
         print("qms: %s" % exc)
         sys.exit(2)
     uarts = {}
+    broker = None
     for spec in argv[1:]:
         name, _, path = spec.partition("=")
-        uarts[name] = PtyUART(path)
+        if name == "mqtt":                     # mqtt=HOST:PORT: on MQTT instead of a bus
+            host, _, port = path.partition(":")
+            broker = (host, int(port or 1883))
+        else:
+            uarts[name] = PtyUART(path)
     panel = StdioPanel()
     start = time.ticks_ms()
+    if broker is None:
+        runtime = DeviceRuntime(config, uarts, panel, start, info=info,
+                                first_seq=config["bus_address"] * 7)
+        panel.event("ready", config["id"])
+        asyncio.run(runtime.run())
+        return
+    from firmware.mqttrun import MqttShell
+    shell = MqttShell(config, broker[0], broker[1], seed=config["bus_address"] + start)
     runtime = DeviceRuntime(config, uarts, panel, start, info=info,
-                            first_seq=config["bus_address"] * 7)
+                            first_seq=config["bus_address"] * 7, mqtt=shell)
     panel.event("ready", config["id"])
-    asyncio.run(runtime.run())
+    was = None
+    while not panel.quit:
+        panel.poll()
+        shell.pump(runtime, time.ticks_ms())
+        if shell.online() != was:
+            was = shell.online()
+            panel.event("mqtt", was)
+        time.sleep_ms(2)
 
 
 if __name__ == "__main__":

@@ -103,12 +103,13 @@ class FakePrinter:
 class VirtualBoard:
     """One device: a MicroPython process running firmware.main on its config."""
 
-    def __init__(self, build, tmp_path, config, heapsize="128K", printer=None):
+    def __init__(self, build, tmp_path, config, heapsize="128K", printer=None, mqtt=None):
+        # mqtt: (host, port) of a broker: the device talks MQTT instead of a serial line.
         self.config = config
-        self.cable = VirtualCable()
+        self.cable = VirtualCable() if mqtt is None else None
         path = tmp_path / ("%s.json" % config["id"])
         path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
-        args = ["bus=" + self.cable.a_path]
+        args = ["bus=" + self.cable.a_path] if mqtt is None else ["mqtt=%s:%d" % mqtt]
         if printer is not None:
             args.append("printer=" + printer.path)
         env = dict(os.environ, MICROPYPATH=str(build) + os.pathsep + ".frozen")
@@ -118,7 +119,7 @@ class VirtualBoard:
             env=env, bufsize=0)
         self.lines = []
         self._buffer = b""
-        self.port = serial.Serial(self.cable.b_path, 115200, timeout=0)
+        self.port = serial.Serial(self.cable.b_path, 115200, timeout=0) if mqtt is None else None
         self.wait_for(lambda item: item[0] == "ready", 20)
 
     def press(self, key):
@@ -170,8 +171,9 @@ class VirtualBoard:
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait()
-        self.port.close()
-        self.cable.close()
+        if self.cable is not None:
+            self.port.close()
+            self.cable.close()
 
 
 class HostHub:

@@ -39,6 +39,21 @@ def keys(spec):
     return MatrixKeys(spec["matrix"]) if "matrix" in spec else PinKeys(spec)
 
 
+def wifi(cfg, timeout_ms=20000):
+    # Join the hall's Wi-Fi (config "wifi": ssid, psk); returns the WLAN interface. The MQTT
+    # client reconnects by itself, so a slow access point only delays the first connect.
+    import network
+    import time
+    wlan = network.WLAN(network.STA_IF)
+    wlan.active(True)
+    if not wlan.isconnected() and cfg.get("ssid"):
+        wlan.connect(cfg["ssid"], cfg.get("psk", ""))
+        start = time.ticks_ms()
+        while not wlan.isconnected() and time.ticks_diff(time.ticks_ms(), start) < timeout_ms:
+            time.sleep_ms(100)
+    return wlan
+
+
 def watchdog(timeout_ms=8000):
     return machine.WDT(timeout=timeout_ms)
 

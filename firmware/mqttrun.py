@@ -1,0 +1,81 @@
+# A device on MQTT: the socket shell around MqttClient and the device runtime. The same code
+# runs on an ESP32 (after network.WLAN is connected) and on the unix port: both have socket
+# and select. The runtime's node speaks the MQTT carrier (protocol/mqttcarrier.py) and
+# publishes through this shell; what the broker sends is handed to the runtime.
+import select
+import socket
+
+from firmware.mqttclient import MqttClient, UP
+from protocol.mqtt import status_payload, status_topic
+
+
+class MqttShell:
+    def __init__(self, config, host, port, seed=1):
+        hall, ident = config["hall"], config["id"]
+        creds = config.get("mqtt", {})
+        status = status_topic(hall, ident)
+        down = "qms/%s/%s/down/#" % (hall, ident)
+        self.client = MqttClient(ident, [down, "qms/%s/all/down/#" % hall],
+                                 keepalive_s=creds.get("keepalive_s", 30),
+                                 user=creds.get("user"), password=creds.get("password"),
+                                 will=(status, status_payload(False)),
+                                 birth=(status, status_payload(True, config["role"])), seed=seed)
+        self.addr = socket.getaddrinfo(host, port)[0][-1]
+        self.sock = None
+        self.poller = None
+        self.now = 0
+
+    def publish(self, topic, payload, qos):
+        # What DeviceRuntime calls: through the client (QoS 1 waits while offline).
+        self.client.publish(topic, payload, qos, False, self.now)
+
+    def online(self):
+        return self.client.state == UP
+
+    def _drop(self, now):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+        self.sock = None
+        self.client.lost(now)
+
+    def pump(self, runtime, now):
+        # One pass: connect if it is time, read, run the device, write.
+        self.now = now
+        client = self.client
+        if self.sock is None and client.want_connect(now):
+            try:
+                sock = socket.socket()
+                sock.connect(self.addr)
+                sock.setblocking(False)
+                self.sock = sock
+                self.poller = select.poll()
+                self.poller.register(sock, select.POLLIN)
+                client.connecting(now)
+            except OSError:
+                self._drop(now)
+        if self.sock is not None:
+            while self.poller.poll(0):
+                try:
+                    data = self.sock.recv(1024)
+                except OSError:
+                    break
+                if not data:                     # the broker closed the connection
+                    self._drop(now)
+                    break
+                client.feed(data, now)
+        for topic, payload in client.take_received():
+            runtime.deliver(topic, payload, now)
+        runtime.step(now)
+        client.tick(now)
+        out = client.take(now)
+        if out and self.sock is not None:
+            try:
+                sent = 0
+                while sent < len(out):
+                    n = self.sock.send(out[sent:])
+                    sent += n if n else 0
+            except OSError:
+                self._drop(now)

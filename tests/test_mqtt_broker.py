@@ -1,0 +1,210 @@
+"""MQTT against a real Mosquitto on a free loopback port: devices are the firmware in
+MicroPython unix-port processes, the hub is the CPython MQTT hub (paho), and a stranger
+publishes garbage."""
+import json
+import shutil
+import socket
+import subprocess
+import time
+
+import paho.mqtt.client as paho
+import pytest
+
+from conftest import build_mpy
+from firmware.routing.core import RoutingCore
+from firmware.routing.journal import FileStorage
+from hall import config
+from hallctl.mqtthub import MqttHub
+from host_sim.realtime import FakePrinter, VirtualBoard
+from test_virtual_boards import CALLER, DISPENSER, DISPLAY, EVALUATOR
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+HALL = "district-1"
+
+
+class Broker:
+    def __init__(self, tmp_path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.conf = tmp_path / "mosquitto.conf"
+        self.conf.write_text("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                             % self.port)
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("mosquitto did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    if not shutil.which("mosquitto") and not __import__("os").path.exists(MOSQUITTO):
+        pytest.fail("mosquitto is not installed (.ci/run and make install it with apt-get)")
+    b = Broker(tmp_path)
+    yield b
+    b.stop()
+
+
+def on_mqtt(cfg):
+    return dict(cfg, transport="mqtt", mqtt={"host": "127.0.0.1"})
+
+
+class Hall:
+    def __init__(self, tmp_path, broker):
+        build = build_mpy()
+        self.printer = FakePrinter()
+        self.devices = [on_mqtt(c) for c in (DISPENSER, CALLER, EVALUATOR, DISPLAY)]
+        self.boards = {}
+        for cfg in self.devices:
+            self.boards[cfg["id"]] = VirtualBoard(
+                build, tmp_path, cfg, mqtt=("127.0.0.1", broker.port),
+                printer=self.printer if cfg["role"] == "dispenser" else None)
+        self.journal = FileStorage(str(tmp_path / "journal.bin"))
+        from hall import at
+        self.core = RoutingCore(config(), self.journal, at("09:00"))
+        self.hub = MqttHub(self.core, self.devices, HALL, "127.0.0.1", broker.port,
+                           utc0=at("09:00"))
+        self.core.window_open(at("09:00"), 1)
+        self.core.login(at("09:00"), 1, "S1")
+        self.hub.start()
+        deadline = time.monotonic() + 10
+        while not self.hub.connected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)                                  # (its subscriptions are in place)
+
+    def board(self, name):
+        return self.boards[name]
+
+    def wait(self, name, match, timeout=15):
+        return self.boards[name].wait_for(match, timeout, self.pump)
+
+    def press(self, name, key):
+        # Only what the board shows from now on counts.
+        board = self.boards[name]
+        board.read(0)
+        board.lines.clear()
+        board.press(key)
+
+    def pump(self):
+        self.hub.pump(0.002)
+        for b in self.boards.values():
+            b.read(0)
+
+    def service(self):
+        # One citizen from the dispenser key to the rating.
+        ev = self.board("eval-1")
+        printed = self.printer.printed.count(b"QMS1|")
+        self.press("disp-1", 0)
+        self.wait("disp-1", lambda i: i[:3] == ["hw", "show", "ready"])
+        assert self.printer.printed.count(b"QMS1|") == printed + 1
+        self.press("caller-1", 0)
+        call = self.wait("caller-1", lambda i: i[:2] == ["hw", "board"] and i[2].startswith("请"))
+        self.press("caller-1", 2)
+        self.wait("caller-1", lambda i: i[:2] == ["hw", "board"] and i[2].endswith("正在办理"))
+        ev.read(0)
+        ev.lines.clear()
+        self.press("caller-1", 3)
+        self.wait("eval-1", lambda i: i == ["hw", "lights", 31])
+        self.press("eval-1", 0)
+        self.wait("eval-1", lambda i: i[:2] == ["hw", "screen"] and i[2][-1] == "谢谢您的评价")
+        return call[2]
+
+    def close(self):
+        self.hub.stop()
+        for b in self.boards.values():
+            b.close()
+        self.printer.close()
+
+
+@pytest.mark.micropython
+def test_a_service_through_mosquitto_with_micropython_devices(tmp_path, broker):
+    seen = []
+    spy = paho.Client(paho.CallbackAPIVersion.VERSION2)
+    spy.on_message = lambda c, u, m: seen.append((m.topic, m.payload, m.retain))
+    spy.connect("127.0.0.1", broker.port)
+    spy.subscribe("qms/#")
+    spy.loop_start()
+    hall = Hall(tmp_path, broker)
+    try:
+        for k in range(2):
+            call = hall.service()
+            assert call == "请A00%d号到1号窗口" % (k + 1)
+        deadline = time.monotonic() + 5
+        while hall.core.stats.staff_ratings.get("S1", [0, 0])[1] < 2 and time.monotonic() < deadline:
+            hall.pump()
+        assert hall.core.stats.staff_ratings["S1"][1] == 2
+        assert hall.core.stats.window_served[0] == 2
+    finally:
+        hall.close()
+        spy.loop_stop()
+    topics = {t for t, _, _ in seen}
+    assert "qms/district-1/disp-1/up/ticket_request" in topics
+    assert "qms/district-1/disp-1/down/ticket_issued" in topics
+    assert "qms/district-1/caller-1/down/window_state" in topics
+    births = [json.loads(p) for t, p, r in seen if t == "qms/district-1/caller-1/status"]
+    assert births and births[0]["online"] is True          # the retained birth message
+    issued = [json.loads(p) for t, p, _ in seen if t.endswith("/down/ticket_issued")]
+    assert issued[0]["ticket"] == "A001" and issued[0]["_ack"] is True
+
+
+@pytest.mark.micropython
+def test_a_broker_restart_loses_nothing(tmp_path, broker):
+    hall = Hall(tmp_path, broker)
+    try:
+        hall.service()
+        broker.stop()                                   # the hall PC's broker restarts
+        hall.press("disp-1", 0)                         # a citizen presses meanwhile
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            hall.pump()
+        broker.start()
+        hall.wait("disp-1", lambda i: i[:3] == ["hw", "show", "ready"], timeout=90)
+        assert hall.core.stats.issued[0] == 2           # issued once, after the restart
+        assert hall.printer.printed.count(b"QMS1|") == 2
+        hall.service()                                  # and the hall runs on
+        assert hall.core.stats.window_served[0] == 2
+    finally:
+        hall.close()
+
+
+@pytest.mark.micropython
+def test_garbage_from_a_stranger_is_counted_and_dropped(tmp_path, broker):
+    hall = Hall(tmp_path, broker)
+    try:
+        mallory = paho.Client(paho.CallbackAPIVersion.VERSION2)
+        mallory.connect("127.0.0.1", broker.port)
+        mallory.loop_start()
+        bad = [("qms/district-1/disp-1/up/ticket_request", b"{not json"),
+               ("qms/district-1/disp-1/up/ticket_request", b'{"req": "x", "_seq": 1}'),
+               ("qms/district-1/disp-1/up/no_such_message", b"{}"),
+               ("qms/district-1/disp-1/up/status", b"x" * 5000),
+               ("qms/district-1/mallory/up/ticket_request",
+                b'{"req": 9, "service": "A", "kind": 0, "booking": "", "_seq": 3, "_ack": true}'),
+               ("qms/district-1/caller-1/down/window_state", b"\xff\xfe"),
+               ("qms/district-1/all/down/time_sync", b'{"utc": "soon"}')]
+        for topic, payload in bad:
+            mallory.publish(topic, payload, qos=1).wait_for_publish(5)
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            hall.pump()
+        stats = hall.hub.stats()
+        assert stats["dropped"] + sum(stats["rejected"].values()) == 5   # the uplink ones
+        assert hall.core.stats.issued[0] == 0            # nothing was issued to a stranger
+        hall.service()                                   # everyone still works
+        mallory.loop_stop()
+    finally:
+        hall.close()

@@ -1,0 +1,85 @@
+"""The hub on a hall PC, on MQTT: the routing core with its journal on disk and the same hub
+role, node and link as an ESP32 hub (firmware/hubrun.HubMqtt), with paho-mqtt as the client.
+Topics and JSON are protocol/SPEC.md section 3, readable with `mosquitto_sub -v -t 'qms/#'`.
+
+    hub = MqttHub(core, devices, "district-1", "127.0.0.1", 1883)
+    hub.start()
+    while running:
+        hub.pump()          # deliver what came, run the timers, publish what is due
+    hub.stop()
+"""
+import queue
+import time
+
+import paho.mqtt.client as paho
+
+from firmware.hubrun import HubMqtt
+from protocol.mqtt import status_payload, status_topic
+
+
+class MqttHub:
+    def __init__(self, core, devices, hall, host, port=1883, user=None, password=None,
+                 tls=None, utc0=None, speed=1.0):
+        # devices: the hall's device configs (id, role, bus_address, window). speed: hall seconds
+        # per real second for the routing core's clock (tests run a day faster).
+        self.hall = hall
+        self.hub = HubMqtt(core, devices, hall, 0)
+        self.inbox = queue.Queue()
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="hub-%s" % hall)
+        if user is not None:
+            self.client.username_pw_set(user, password)
+        if tls is not None:
+            self.client.tls_set(**tls)
+        status = status_topic(hall, "hub")
+        self.client.will_set(status, status_payload(False, "hub"), qos=1, retain=True)
+        self.client.on_connect = self._connected
+        self.client.on_message = self._message
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.host, self.port = host, port
+        self.t0 = time.monotonic()
+        self.utc0 = utc0 if utc0 is not None else int(time.time())
+        self.speed = speed
+        self.connected = False
+        self.received = 0
+
+    def _connected(self, client, userdata, flags, reason, properties=None):
+        self.connected = not reason.is_failure
+        for name in self.hub.carrier.subscriptions():
+            client.subscribe(name, qos=1)
+        client.publish(status_topic(self.hall, "hub"), status_payload(True, "hub"), qos=1,
+                       retain=True)
+
+    def _message(self, client, userdata, message):
+        self.inbox.put((message.topic, message.payload))
+
+    def now(self):
+        elapsed = time.monotonic() - self.t0
+        return int(elapsed * 1000) & ((1 << 30) - 1), self.utc0 + int(elapsed * self.speed)
+
+    def start(self):
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+
+    def pump(self, wait=0.005):
+        ms, utc = self.now()
+        try:
+            item = self.inbox.get(timeout=wait)
+            while True:
+                self.hub.deliver(item[0], item[1], ms, utc)
+                self.received += 1
+                item = self.inbox.get_nowait()
+        except queue.Empty:
+            pass
+        for topic, payload, qos in self.hub.step(ms, utc):
+            self.client.publish(topic, payload, qos=qos)
+
+    def stats(self):
+        return {"received": self.received, "dropped": self.hub.carrier.dropped,
+                "rejected": dict(self.hub.carrier.decoder.counts),
+                "link": dict(self.hub.node.link.stats)}
+
+    def stop(self):
+        self.client.publish(status_topic(self.hall, "hub"), status_payload(False, "hub"), qos=1,
+                            retain=True)
+        self.client.loop_stop()
+        self.client.disconnect()
