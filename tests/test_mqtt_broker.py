@@ -1,11 +1,14 @@
 """MQTT against a real Mosquitto on a free loopback port: devices are the firmware in
 MicroPython unix-port processes, the hub is the CPython MQTT hub (paho), and a stranger
 publishes garbage."""
+import getpass
 import json
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
@@ -23,13 +26,15 @@ HALL = "district-1"
 
 
 class Broker:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, extra=None):
+        # extra: configuration lines (hallctl broker-config's); anonymous clients otherwise.
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.conf = tmp_path / "mosquitto.conf"
-        self.conf.write_text("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                             % self.port)
+        # (as root, Mosquitto would drop to its own user, who cannot read our 0600 files)
+        self.conf.write_text("listener %d 127.0.0.1\npersistence false\nuser %s\n%s\n"
+                             % (self.port, getpass.getuser(), extra or "allow_anonymous true"))
         self.proc = None
         self.start()
 
@@ -208,3 +213,63 @@ def test_garbage_from_a_stranger_is_counted_and_dropped(tmp_path, broker):
         mallory.loop_stop()
     finally:
         hall.close()
+
+
+def test_each_device_publishes_only_as_itself(tmp_path):
+    # hallctl broker-config's password file and ACL on a real Mosquitto: a device cannot
+    # publish as another device or as the hub, nor read another device's commands.
+    hall_file = tmp_path / "hall.json"
+    hall_file.write_text(json.dumps({"hall": HALL, "devices": [DISPENSER, CALLER, EVALUATOR]}))
+    out = tmp_path / "broker"
+    proc = subprocess.run([str(Path(sys.executable).parent / "hallctl"), "broker-config",
+                           str(hall_file), "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    creds = json.loads((out / "credentials.json").read_text())
+    assert not any(p in proc.stdout for p in creds.values())       # never shown
+    assert oct((out / "passwd").stat().st_mode)[-3:] == "600"
+    b = Broker(tmp_path, extra=(out / "mosquitto.conf").read_text())
+    try:
+        heard = {}
+
+        def client(user, subscribe=()):
+            c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=user)
+            c.username_pw_set(user, creds.get(user, "wrong"))
+            got = heard.setdefault(user, [])
+            c.on_message = lambda cl, u, m: got.append(m.topic)
+            rc = []
+            c.on_connect = lambda cl, u, f, reason, p=None: rc.append(reason.is_failure)
+            c.connect("127.0.0.1", b.port)
+            for name in subscribe:
+                c.subscribe(name, qos=1)
+            c.loop_start()
+            deadline = time.monotonic() + 5
+            while not rc and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return c, rc
+        hub, _ = client("hub", ["qms/%s/+/up/#" % HALL])
+        caller, _ = client("caller-1", ["qms/%s/+/down/#" % HALL])
+        disp, _ = client("disp-1")
+        time.sleep(0.3)
+        disp.publish("qms/%s/disp-1/up/status" % HALL, b"{}", qos=1).wait_for_publish(5)
+        disp.publish("qms/%s/caller-1/up/call_next" % HALL, b"{}", qos=1).wait_for_publish(5)
+        disp.publish("qms/%s/caller-1/down/window_state" % HALL, b"{}", qos=1).wait_for_publish(5)
+        hub.publish("qms/%s/disp-1/down/time_sync" % HALL, b"{}", qos=1).wait_for_publish(5)
+        time.sleep(0.5)
+        assert heard["hub"] == ["qms/%s/disp-1/up/status" % HALL]       # not the forged one
+        assert heard["caller-1"] == []          # neither the forged command nor disp-1's own
+        _, refused = client("mallory")
+        assert refused == [True]                # no account, no connection
+        for c in (hub, caller, disp):
+            c.loop_stop()
+    finally:
+        b.stop()
+
+
+def test_broker_config_refuses_a_bad_hall_file(tmp_path):
+    bad = tmp_path / "hall.json"
+    bad.write_text(json.dumps({"hall": HALL, "devices": [DISPENSER, dict(CALLER, id="hub")]}))
+    proc = subprocess.run([str(Path(sys.executable).parent / "hallctl"), "broker-config",
+                           str(bad), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("hallctl: %s: devices[1].id: 'hub' is reserved for the hub's "
+                                   "topics" % bad)
