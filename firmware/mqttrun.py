@@ -48,6 +48,10 @@ class MqttShell:
         if self.sock is None and client.want_connect(now):
             try:
                 sock = socket.socket()
+                try:                             # small messages, at once (no Nagle delay)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except (AttributeError, OSError):
+                    pass
                 sock.connect(self.addr)
                 sock.setblocking(False)
                 self.sock = sock

@@ -7,6 +7,7 @@
 # role (hub_lost), and recovers by itself when the hub is heard again.
 from protocol.codec import decode_payload, encode_payload
 from protocol.frame import FRAME, REJECTED, StreamDecoder, encode_frame
+from protocol.errors import QueueFull
 from protocol.link import Link, GAVE_UP
 from protocol.schema import HUB, BROADCAST, must_deliver, NAK_UNKNOWN_TYPE, NAK_BAD_PAYLOAD, \
     NAK_NEWER_VERSION
@@ -42,6 +43,7 @@ class Node:
         self.hub_online = True
         self.want_since = None      # since when we have had something to send
         self.parked = []            # (type id, payload) the link gave up on, sent again later
+        self.overflow = 0           # messages the link had no room for
         self.granted = 0            # polled: 1 answer, 2 resend what is unacknowledged, 4 always
         self.log = None             # optional callable(text) for a monitor
 
@@ -110,7 +112,16 @@ class Node:
 
     def send(self, dst, msg, now):
         type_id, payload = encode_payload(msg)
-        self.link.send(dst, type_id, payload, must_deliver(type_id) and dst != BROADCAST, now)
+        try:
+            self.link.send(dst, type_id, payload, must_deliver(type_id) and dst != BROADCAST,
+                           now)
+        except QueueFull:
+            # The peer has not acknowledged QUEUE_MAX messages: it is gone or far behind.
+            # Count it and carry on; a hub shows a device the whole truth again when it
+            # comes back, and a device keeps what it must deliver in `parked`.
+            self.overflow += 1
+            if not self.is_hub and len(self.parked) < self.PARK_MAX:
+                self.parked.append((type_id, payload))
 
     def packets(self, now, utc=0):
         # The link packets due now (new ones, acks, retransmissions), after the role's

@@ -1,10 +1,7 @@
 """MQTT against a real Mosquitto on a free loopback port: devices are the firmware in
 MicroPython unix-port processes, the hub is the CPython MQTT hub (paho), and a stranger
 publishes garbage."""
-import getpass
 import json
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,49 +14,20 @@ from conftest import build_mpy
 from firmware.routing.core import RoutingCore
 from firmware.routing.journal import FileStorage
 from hall import config
+from hallctl.localbroker import LocalBroker
 from hallctl.mqtthub import MqttHub
 from host_sim.realtime import FakePrinter, VirtualBoard
 from test_virtual_boards import CALLER, DISPENSER, DISPLAY, EVALUATOR
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 HALL = "district-1"
-
-
-class Broker:
-    def __init__(self, tmp_path, extra=None):
-        # extra: configuration lines (hallctl broker-config's); anonymous clients otherwise.
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.conf = tmp_path / "mosquitto.conf"
-        # (as root, Mosquitto would drop to its own user, who cannot read our 0600 files)
-        self.conf.write_text("listener %d 127.0.0.1\npersistence false\nuser %s\n%s\n"
-                             % (self.port, getpass.getuser(), extra or "allow_anonymous true"))
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("mosquitto did not start")
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(5)
 
 
 @pytest.fixture
 def broker(tmp_path):
-    if not shutil.which("mosquitto") and not __import__("os").path.exists(MOSQUITTO):
-        pytest.fail("mosquitto is not installed (.ci/run and make install it with apt-get)")
-    b = Broker(tmp_path)
+    try:
+        b = LocalBroker(tmp_path)
+    except FileNotFoundError as exc:
+        pytest.fail("%s (.ci/run and make install it)" % exc)
     yield b
     b.stop()
 
@@ -227,7 +195,7 @@ def test_each_device_publishes_only_as_itself(tmp_path):
     creds = json.loads((out / "credentials.json").read_text())
     assert not any(p in proc.stdout for p in creds.values())       # never shown
     assert oct((out / "passwd").stat().st_mode)[-3:] == "600"
-    b = Broker(tmp_path, extra=(out / "mosquitto.conf").read_text())
+    b = LocalBroker(tmp_path, extra=(out / "mosquitto.conf").read_text())
     try:
         heard = {}
 

@@ -216,8 +216,15 @@ def bench_sim():
     }
 
 
+def bench_mqtt():
+    """MQTT on a real Mosquitto: call-to-board latency with 100 devices, sustained events/s."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import bench_mqtt
+    return bench_mqtt.run()
+
+
 BENCHES = {"protocol": bench_protocol, "routing": bench_routing, "firmware": bench_firmware,
-           "sim": bench_sim}
+           "sim": bench_sim, "mqtt": bench_mqtt}
 
 
 def main(argv=None):

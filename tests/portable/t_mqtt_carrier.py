@@ -81,3 +81,10 @@ def test_strangers_and_garbage_are_counted_and_dropped():
         assert not hub.incoming(where, payload, 0)
     assert core.stats.issued[0] == 0
     assert hub.dropped + sum(hub.decoder.counts.values()) == len(bad)
+
+
+def test_a_device_that_never_acks_does_not_take_the_hub_down():
+    core, hub, dev = pair()
+    for k in range(40):
+        hub.node.send(17, {"type": "ticket_refused", "req": k, "service": "A", "reason": 1}, 0)
+    assert hub.node.overflow == 40 - hub.node.link.QUEUE_MAX    # counted, not raised

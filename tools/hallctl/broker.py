@@ -110,7 +110,7 @@ class BrokerConfig:
         write("passwd", "".join(password_line(u, p) + "\n" for u, p in creds.items()), 0o600)
         write("acl", acl(hall))
         write("mosquitto.conf", "# include in the hall broker's configuration\n"
-              "allow_anonymous false\npassword_file %s\nacl_file %s\n"
+              "allow_anonymous false\nset_tcp_nodelay true\npassword_file %s\nacl_file %s\n"
               % ((out / "passwd").resolve(), (out / "acl").resolve()))
         write("credentials.json", json.dumps(creds, indent=2) + "\n", 0o600)
         for path in written:

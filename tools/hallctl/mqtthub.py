@@ -9,6 +9,7 @@ Topics and JSON are protocol/SPEC.md section 3, readable with `mosquitto_sub -v 
     hub.stop()
 """
 import queue
+import socket
 import time
 
 import paho.mqtt.client as paho
@@ -44,6 +45,9 @@ class MqttHub:
 
     def _connected(self, client, userdata, flags, reason, properties=None):
         self.connected = not reason.is_failure
+        sock = client.socket()
+        if sock is not None:                 # small messages, at once (paho leaves Nagle on)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for name in self.hub.carrier.subscriptions():
             client.subscribe(name, qos=1)
         client.publish(status_topic(self.hall, "hub"), status_payload(True, "hub"), qos=1,

@@ -1,0 +1,199 @@
+"""The MQTT benchmark (tools/bench.py mqtt): a real Mosquitto on loopback, the hub on CPython
+(hallctl.mqtthub, its own process), and 100 devices (50 callers, 50 evaluators) in this
+process, each the real role, node, MQTT carrier and MQTT client on its own socket.
+
+    python tools/bench_mqtt.py hub PORT WINDOWS     (the hub process; the bench starts it)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HALL = "bench-1"
+UTC0 = 1795392000            # 2026-11-23 08:00 in UTC+8
+
+
+def hall_doc(windows):
+    return {"hall": HALL,
+            "services": [{"prefix": "A", "name": "社保", "open": "00:00", "close": "23:59",
+                          "quota": 9999, "service_min": 5}],
+            "windows": [{"number": n, "services": ["A"], "evaluator": "eval-%d" % n}
+                        for n in range(1, windows + 1)],
+            "staff": {"S%d" % n: "员工%d" % n for n in range(1, windows + 1)}}
+
+
+def devices(windows):
+    out = []
+    for n in range(1, windows + 1):
+        out.append({"id": "caller-%d" % n, "role": "caller", "hall": HALL, "bus_address": n,
+                    "window": n})
+        out.append({"id": "eval-%d" % n, "role": "evaluator", "hall": HALL,
+                    "bus_address": 100 + n, "window": n})
+    return out
+
+
+def hub_main(port, windows):
+    from firmware.routing.config import HallConfig
+    from firmware.routing.core import RoutingCore
+    from firmware.routing.journal import FileStorage
+    from hallctl.mqtthub import MqttHub
+    work = tempfile.mkdtemp()
+    core = RoutingCore(HallConfig(hall_doc(windows), "bench"), FileStorage(work + "/j.bin"),
+                       UTC0)
+    for n in range(1, windows + 1):
+        core.window_open(UTC0, n)
+        core.login(UTC0, n, "S%d" % n)
+    for _ in range(9000):                            # the day's citizens, already waiting
+        core.issue(UTC0, "A")
+    core.out = []
+    hub = MqttHub(core, devices(windows), HALL, "127.0.0.1", port, utc0=UTC0)
+    hub.start()
+    print("ready", flush=True)
+    done = 0
+    while sys.stdin not in _readable(0):
+        before = hub.received
+        hub.pump(0.001)
+        done += hub.received - before
+    print(json.dumps({"received": done, "overflow": hub.hub.node.overflow}), flush=True)
+    hub.stop()
+
+
+def _readable(timeout):
+    import select
+    return select.select([sys.stdin], [], [], timeout)[0]
+
+
+class Panel:
+    def __init__(self):
+        self.presses = []
+        self.boards = []
+        self.lights = 0
+
+    def show(self, action):
+        if action[0] == "board":
+            self.boards.append((time.monotonic(), action[1]))
+        elif action[0] == "lights":
+            self.lights = action[1]
+
+
+def run(windows=50, calls=300, seconds=10):
+    sys.path.insert(0, str(ROOT / "tools"))
+    from firmware.mqttrun import MqttShell
+    from firmware.runtime import DeviceRuntime
+    from hallctl.localbroker import LocalBroker
+    work = tempfile.mkdtemp()
+    broker = LocalBroker(work)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tools")]))
+    hub = subprocess.Popen([sys.executable, os.environ.get("BENCH_HUB", __file__), "hub", str(broker.port), str(windows)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    assert hub.stdout.readline().strip() == "ready"
+    boards = []
+    for k, cfg in enumerate(devices(windows)):
+        panel = Panel()
+        shell = MqttShell(cfg, "127.0.0.1", broker.port, seed=k + 1)
+        runtime = DeviceRuntime(cfg, {}, panel, _ms(), mqtt=shell)
+        boards.append((cfg, panel, shell, runtime))
+    callers = [b for b in boards if b[0]["role"] == "caller"]
+    evaluators = {b[0]["window"]: b for b in boards if b[0]["role"] == "evaluator"}
+
+    rated = [0]
+
+    def pump():
+        now = _ms()
+        for cfg, panel, shell, runtime in boards:
+            shell.pump(runtime, now)
+            if cfg["role"] == "evaluator" and panel.lights == 31:
+                panel.lights = 0
+                panel.presses.append(0)             # 非常满意
+                rated[0] += 1
+
+    deadline = time.monotonic() + 20
+    while not all(b[2].online() for b in boards) and time.monotonic() < deadline:
+        pump()
+    settle = time.monotonic() + 1
+    while time.monotonic() < settle:
+        pump()
+
+    def serve(board, wait=2.0):
+        # next, then start and finish once the board shows the call; returns the latency.
+        panel = board[1]
+        panel.boards.clear()
+        t0 = time.monotonic()
+        panel.presses.append(0)
+        seen = None
+        end = t0 + wait
+        while time.monotonic() < end and seen is None:
+            pump()
+            for t, text in panel.boards:
+                if text.startswith("请"):
+                    seen = t
+        panel.presses.append(2)
+        panel.presses.append(3)
+        return None if seen is None else (seen - t0) * 1000
+
+    latencies = []
+    for k in range(calls):
+        ms = serve(callers[k % len(callers)])
+        if ms is not None:
+            latencies.append(ms)
+    for _ in range(200):
+        pump()
+
+    # Sustained: every caller runs next / start / finish as fast as its board shows the
+    # result of the last key (staff read the board before the next key), and every evaluator
+    # rates; count the events the hub took, check that none was lost.
+    state = {id(b): 0 for b in callers}
+    for b in callers:
+        b[1].boards.clear()
+    sent_before = sum(b[3].node.link.stats["sent"] for b in boards)
+    t0 = time.monotonic()
+    events = 0
+    rated_before = rated[0]
+    while time.monotonic() - t0 < seconds:
+        pump()
+        for b in callers:
+            panel = b[1]
+            if state[id(b)] and not panel.boards:
+                continue                             # the board has not answered yet
+            panel.boards.clear()
+            panel.presses.append((0, 2, 3)[state[id(b)] % 3])
+            state[id(b)] += 1
+            events += 1
+    elapsed = time.monotonic() - t0
+    events += rated[0] - rated_before                # ratings are events too
+    drain = time.monotonic() + 5
+    while time.monotonic() < drain and any(b[3].node.link.in_flight() for b in boards):
+        pump()
+    hub.stdin.write("stop\n")
+    hub.stdin.flush()
+    report = json.loads(hub.stdout.readline())
+    hub.wait(10)
+    broker.stop()
+    give_ups = sum(b[3].node.link.stats["give_ups"] for b in boards)
+    unacked = sum(b[3].node.link.in_flight() for b in boards)
+    latencies.sort()
+    return {
+        "call_to_display_ms_p99_100dev": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
+        "call_to_display_ms_p50_100dev": round(latencies[len(latencies) // 2], 1),
+        "calls_measured": len(latencies),
+        "events_per_s_sustained": round(events / elapsed),
+        "events_lost": give_ups + unacked + report["overflow"],
+        "hub_messages_received": report["received"],
+        "devices": len(boards),
+        "device_sent_during_run": sum(b[3].node.link.stats["sent"] for b in boards) - sent_before,
+    }
+
+
+def _ms():
+    return int(time.monotonic() * 1000) & ((1 << 30) - 1)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "hub":
+        hub_main(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        print(json.dumps(run()))

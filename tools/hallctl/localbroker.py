@@ -1,0 +1,44 @@
+"""A Mosquitto of our own on a free loopback port, for tests and benchmarks (and a technician
+trying a hall on a laptop): started with a generated configuration, stopped and started again
+on the same port to play a broker restart."""
+import getpass
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+class LocalBroker:
+    def __init__(self, workdir, extra=None):
+        # extra: configuration lines (hallctl broker-config's); anonymous clients otherwise.
+        if not Path(MOSQUITTO).exists():
+            raise FileNotFoundError("mosquitto is not installed (apt-get install mosquitto)")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.conf = Path(workdir) / "mosquitto.conf"
+        # (as root, Mosquitto would drop to its own user, who cannot read 0600 files)
+        self.conf.write_text("listener %d 127.0.0.1\npersistence false\nuser %s\n"
+                             "max_queued_messages 100000\nset_tcp_nodelay true\n%s\n"
+                             % (self.port, getpass.getuser(), extra or "allow_anonymous true"))
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start on port %d" % self.port)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(5)
