@@ -15,7 +15,7 @@ UP = 2
 
 class MqttClient:
     BACKOFF_MIN_MS = 1000
-    BACKOFF_MAX_MS = 60000
+    BACKOFF_MAX_MS = 30000
     CONNACK_MS = 10000        # no CONNACK this long after CONNECT: try again later
     RETRY_MS = 5000           # a QoS 1 publish without PUBACK this long is sent again (DUP)
     INFLIGHT_MAX = 16         # QoS 1 publishes held, while offline too; the oldest goes first

@@ -2,6 +2,7 @@
 MicroPython unix-port processes, the hub is the CPython MQTT hub (paho), and a stranger
 publishes garbage."""
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -37,14 +38,16 @@ def on_mqtt(cfg):
 
 
 class Hall:
-    def __init__(self, tmp_path, broker):
+    def __init__(self, tmp_path, broker, via=None):
+        # via: device id -> the port it connects to instead of the broker's (a CutProxy)
         build = build_mpy()
         self.printer = FakePrinter()
         self.devices = [on_mqtt(c) for c in (DISPENSER, CALLER, EVALUATOR, DISPLAY)]
         self.boards = {}
         for cfg in self.devices:
+            port = (via or {}).get(cfg["id"], broker.port)
             self.boards[cfg["id"]] = VirtualBoard(
-                build, tmp_path, cfg, mqtt=("127.0.0.1", broker.port),
+                build, tmp_path, cfg, mqtt=("127.0.0.1", port),
                 printer=self.printer if cfg["role"] == "dispenser" else None)
         self.journal = FileStorage(str(tmp_path / "journal.bin"))
         from hall import at
@@ -241,3 +244,126 @@ def test_broker_config_refuses_a_bad_hall_file(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("hallctl: %s: devices[1].id: 'hub' is reserved for the hub's "
                                    "topics" % bad)
+
+
+class CutProxy:
+    """A TCP relay between one device and the broker whose network can be cut: while cut,
+    connections are dropped and new ones refused, as when a device's access point is down."""
+
+    def __init__(self, port):
+        import threading
+        self.target = port
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(4)
+        self.port = self.server.getsockname()[1]
+        self.cut_until = 0
+        self.pairs = []
+        self.running = True
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def cut(self, seconds):
+        self.cut_until = time.monotonic() + seconds
+        for a, b in self.pairs:
+            a.close()
+            b.close()
+        self.pairs = []
+
+    def _serve(self):
+        import select
+        while self.running:
+            socks = [self.server] + [s for pair in self.pairs for s in pair]
+            try:
+                ready, _, _ = select.select(socks, [], [], 0.05)
+            except (OSError, ValueError):
+                continue
+            for s in ready:
+                if s is self.server:
+                    try:
+                        conn, _ = self.server.accept()
+                    except OSError:
+                        return
+                    if time.monotonic() < self.cut_until:
+                        conn.close()
+                        continue
+                    up = socket.create_connection(("127.0.0.1", self.target))
+                    self.pairs.append((conn, up))
+                    continue
+                for a, b in self.pairs:
+                    if s in (a, b):
+                        other = b if s is a else a
+                        try:
+                            data = s.recv(4096)
+                            if data:
+                                other.sendall(data)
+                                continue
+                        except OSError:
+                            pass
+                        a.close()
+                        b.close()
+                        self.pairs.remove((a, b))
+                        break
+
+    def close(self):
+        self.running = False
+        self.server.close()
+
+
+@pytest.mark.micropython
+def test_a_device_cut_off_for_a_minute_loses_nothing_and_repeats_nothing(tmp_path, broker):
+    proxy = CutProxy(broker.port)
+    hall = Hall(tmp_path, broker, via={"caller-1": proxy.port})
+    try:
+        hall.service()
+        hall.press("disp-1", 0)                         # A002 waits
+        hall.wait("disp-1", lambda i: i[:3] == ["hw", "show", "ready"])
+        proxy.cut(60)                                   # the caller's access point goes down
+        hall.press("caller-1", 0)                       # staff press next meanwhile
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            hall.pump()
+        assert hall.core.stats.window_served[0] == 1 and hall.core.phase[0] == 0   # not yet
+        call = hall.wait("caller-1", lambda i: i[:2] == ["hw", "board"] and i[2].startswith("请"),
+                         timeout=150)       # back within a backoff (at most 45 s)
+        assert call[2] == "请A002号到1号窗口"              # the press arrived, once
+        hall.press("caller-1", 2)
+        hall.wait("caller-1", lambda i: i[:2] == ["hw", "board"] and i[2].endswith("正在办理"))
+        hall.press("caller-1", 3)
+        hall.wait("eval-1", lambda i: i == ["hw", "lights", 31])
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            hall.pump()
+        assert hall.core.stats.window_served[0] == 2
+        assert hall.core.stats.issued[0] == 2 and hall.core.waiting(0) == 0   # none called twice
+    finally:
+        hall.close()
+        proxy.close()
+
+
+@pytest.mark.micropython
+def test_the_hub_restarting_from_its_journal_loses_nothing(tmp_path, broker):
+    hall = Hall(tmp_path, broker)
+    try:
+        hall.service()
+        hall.hub.client.loop_stop()                     # power lost: no goodbye, no will sent
+        hall.hub.client.socket().close()
+        hall.press("disp-1", 0)                         # a citizen presses while it is down
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            for b in hall.boards.values():
+                b.read(0)
+        hall.journal.close()
+        from hall import at
+        hall.journal = FileStorage(str(tmp_path / "journal.bin"))
+        hall.core = RoutingCore.recover(config(), hall.journal, at("09:00"))
+        assert hall.core.stats.window_served[0] == 1    # the journal kept the day so far
+        hall.hub = MqttHub(hall.core, hall.devices, HALL, "127.0.0.1", broker.port,
+                           utc0=at("09:00"))
+        hall.hub.start()
+        hall.wait("disp-1", lambda i: i[:3] == ["hw", "show", "ready"], timeout=60)
+        assert hall.core.stats.issued[0] == 2 and hall.printer.printed.count(b"QMS1|") == 2
+        hall.service()
+        assert hall.core.stats.window_served[0] == 2
+    finally:
+        hall.close()
