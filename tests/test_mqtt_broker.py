@@ -367,3 +367,65 @@ def test_the_hub_restarting_from_its_journal_loses_nothing(tmp_path, broker):
         assert hall.core.stats.window_served[0] == 2
     finally:
         hall.close()
+
+
+def test_a_hall_bridged_to_the_centre_is_collected_and_catches_up(tmp_path):
+    # A hall's Mosquitto bridges qms/HALL/# to a central one (hallctl broker-config --central);
+    # hallctl collect stores what arrives in SQLite. The centre goes down for a while: the hall
+    # keeps working, and afterwards the centre has every event, once.
+    from hallctl.collect import Collector, bridge_config
+    (tmp_path / "c").mkdir()
+    (tmp_path / "h").mkdir()
+    central = LocalBroker(tmp_path / "c", persist=True)
+    hall_broker = LocalBroker(tmp_path / "h", extra="allow_anonymous true\n" +
+                              bridge_config(HALL, "127.0.0.1:%d" % central.port))
+    db = tmp_path / "city.db"
+    collector = Collector("127.0.0.1", central.port, "sqlite:///%s" % db)
+    collector.start()
+    device = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="disp-1")
+    device.connect("127.0.0.1", hall_broker.port)
+    device.loop_start()
+
+    def events(first, n):
+        for k in range(first, first + n):
+            body = json.dumps({"req": k, "service": "A", "kind": 0, "booking": "", "_seq": k % 256,
+                               "_ack": True})
+            info = device.publish("qms/%s/disp-1/up/ticket_request" % HALL, body, qos=1)
+            info.wait_for_publish(5)                   # the hall's broker took it
+
+    def collected(n, timeout):
+        deadline = time.monotonic() + timeout
+        while collector.store.count() < n and time.monotonic() < deadline:
+            collector.pump()
+        return collector.store.count()
+    try:
+        time.sleep(1)                                  # the bridge and the collector connect
+        events(0, 10)
+        assert collected(10, 15) == 10
+        central.stop()                                 # the link to the centre is down
+        events(10, 10)                                 # the hall goes on meanwhile
+        central.start()
+        assert collected(20, 60) == 20                 # caught up
+        events(10, 5)                                  # a device repeating itself
+        collected(25, 3)
+        assert collector.store.count() == 20 and collector.skipped >= 5
+    finally:
+        device.loop_stop()
+        collector.stop()
+        hall_broker.stop()
+        central.stop()
+    rows = __import__("sqlite3").connect(str(db)).execute(
+        "SELECT hall, device, direction, type FROM events GROUP BY 1, 2, 3, 4").fetchall()
+    assert rows == [(HALL, "disp-1", "up", "ticket_request")]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--mqtt", "h:x"], "--mqtt h:x: expected HOST[:PORT]"),
+    (["--mqtt", "h", "--db", "mysql://x"], "--db mysql://x: expected sqlite:///PATH or postgresql://"),
+    (["--mqtt", "h", "--password-file", "/no/such"], "/no/such: cannot read"),
+])
+def test_collect_errors_are_one_line(args, message):
+    proc = subprocess.run([str(Path(sys.executable).parent / "hallctl"), "collect"] + args,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert message in proc.stderr

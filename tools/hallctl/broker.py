@@ -81,6 +81,8 @@ class BrokerConfig:
         parser.add_argument("--out", required=True, help="directory to write the files into")
         parser.add_argument("--keep", action="store_true",
                             help="keep the passwords in an existing credentials.json")
+        parser.add_argument("--central", metavar="HOST:PORT",
+                            help="also write bridge.conf, forwarding the hall to this broker")
 
     @staticmethod
     def run(args, stdin, stdout):
@@ -113,6 +115,9 @@ class BrokerConfig:
               "allow_anonymous false\nset_tcp_nodelay true\npassword_file %s\nacl_file %s\n"
               % ((out / "passwd").resolve(), (out / "acl").resolve()))
         write("credentials.json", json.dumps(creds, indent=2) + "\n", 0o600)
+        if args.central:
+            from hallctl.collect import bridge_config
+            write("bridge.conf", bridge_config(hall, args.central))
         for path in written:
             stdout.write("wrote %s\n" % path)
         stdout.write("%d devices and the hub; passwords are in %s (not shown)\n"

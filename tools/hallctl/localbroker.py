@@ -12,18 +12,24 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 class LocalBroker:
-    def __init__(self, workdir, extra=None):
+    def __init__(self, workdir, extra=None, persist=False, port=None):
         # extra: configuration lines (hallctl broker-config's); anonymous clients otherwise.
+        # persist: keep sessions and queued messages across a restart (on disk in workdir).
         if not Path(MOSQUITTO).exists():
             raise FileNotFoundError("mosquitto is not installed (apt-get install mosquitto)")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.port = port
         self.conf = Path(workdir) / "mosquitto.conf"
         # (as root, Mosquitto would drop to its own user, who cannot read 0600 files)
-        self.conf.write_text("listener %d 127.0.0.1\npersistence false\nuser %s\n"
+        store = ("persistence true\npersistence_location %s/\nautosave_interval 1\n"
+                 % Path(workdir).resolve()) if persist else "persistence false\n"
+        self.conf.write_text("listener %d 127.0.0.1\n%suser %s\n"
                              "max_queued_messages 100000\nset_tcp_nodelay true\n%s\n"
-                             % (self.port, getpass.getuser(), extra or "allow_anonymous true"))
+                             % (self.port, store, getpass.getuser(),
+                                extra or "allow_anonymous true"))
         self.proc = None
         self.start()
 
