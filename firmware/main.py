@@ -67,7 +67,8 @@ def device_main():
         esp32.wifi(config.get("wifi") or {})
         mqtt = config["mqtt"]
         uarts.pop("bus", None)
-        shell = MqttShell(config, mqtt["host"], mqtt.get("port", 1883), seed=start)
+        shell = MqttShell(config, mqtt["host"], mqtt.get("port", 1883), seed=start,
+                          store="/mqtt-queue.json")
     if config["role"] == "hub":
         runtime = _hub_runtime(uarts, start)
     else:

@@ -21,8 +21,10 @@ class MqttClient:
     INFLIGHT_MAX = 16         # QoS 1 publishes held, while offline too; the oldest goes first
 
     def __init__(self, client_id, subscriptions, keepalive_s=30, user=None, password=None,
-                 will=None, birth=None, seed=1):
+                 will=None, birth=None, seed=1, store=None):
         # will, birth: (topic, payload) published retained at QoS 1 (birth on each connect).
+        # store: a path on flash where QoS 1 publishes made while offline are kept, so they
+        # survive a reboot before the broker is back (written only while offline).
         self.client_id = client_id
         self.subscriptions = subscriptions
         self.keepalive_s = keepalive_s
@@ -45,6 +47,29 @@ class MqttClient:
         self.connect_at = 0
         self.stats = {"connects": 0, "drops": 0, "refused": 0, "dropped_qos0": 0,
                       "dropped_inflight": 0, "malformed": 0, "oversized": 0, "resent": 0}
+        self.store = store
+        if store is not None:
+            self._load()
+
+    def _load(self):
+        import json
+        try:
+            with open(self.store) as f:
+                for topic, payload, retain in json.load(f):
+                    self.pid = self.pid % 0xFFFF + 1
+                    self.inflight.append([self.pid, topic, payload, retain, 0])
+        except (OSError, ValueError, TypeError):
+            pass                              # nothing kept (or a torn file): start empty
+
+    def _save(self):
+        # Only while offline; once the broker has them, the file is emptied.
+        import json
+        try:
+            with open(self.store, "w") as f:
+                json.dump([[i[1], i[2] if isinstance(i[2], str) else i[2].decode(), i[3]]
+                           for i in self.inflight], f)
+        except OSError:
+            pass
 
     # ---- connection ---------------------------------------------------------------------
 
@@ -90,6 +115,8 @@ class MqttClient:
         self.inflight.append([self.pid, topic, payload, retain, now])
         if self.state == UP:
             self.out.extend(w.publish(topic, payload, 1, retain, self.pid))
+        elif self.store is not None:
+            self._save()
 
     def feed(self, data, now):
         self.decoder.feed(data)
@@ -108,6 +135,8 @@ class MqttClient:
                 for k in range(len(self.inflight)):
                     if self.inflight[k][0] == pid:
                         self.inflight.pop(k)
+                        if self.store is not None and not self.inflight:
+                            self._save()      # all delivered: nothing left to keep
                         break
             elif kind == w.PINGRESP:
                 self.ping_sent = None
@@ -124,7 +153,8 @@ class MqttClient:
         self.stats["connects"] += 1
         self.backoff = self.BACKOFF_MIN_MS
         self.pid = self.pid % 0xFFFF + 1
-        self.out.extend(w.subscribe(self.pid, [(t, 1) for t in self.subscriptions]))
+        if self.subscriptions:
+            self.out.extend(w.subscribe(self.pid, [(t, 1) for t in self.subscriptions]))
         if self.birth is not None:
             self.out.extend(w.publish(self.birth[0], self.birth[1], 0, True))
         for item in self.inflight:                   # what waited while we were away

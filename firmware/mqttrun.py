@@ -10,7 +10,8 @@ from protocol.mqtt import status_payload, status_topic
 
 
 class MqttShell:
-    def __init__(self, config, host, port, seed=1):
+    def __init__(self, config, host, port, seed=1, store=None):
+        # store: a file for QoS 1 publishes made while offline (config mqtt.queue_file wins).
         hall, ident = config["hall"], config["id"]
         creds = config.get("mqtt", {})
         status = status_topic(hall, ident)
@@ -19,7 +20,8 @@ class MqttShell:
                                  keepalive_s=creds.get("keepalive_s", 30),
                                  user=creds.get("user"), password=creds.get("password"),
                                  will=(status, status_payload(False)),
-                                 birth=(status, status_payload(True, config["role"])), seed=seed)
+                                 birth=(status, status_payload(True, config["role"])), seed=seed,
+                                 store=creds.get("queue_file", store))
         self.addr = socket.getaddrinfo(host, port)[0][-1]
         self.sock = None
         self.poller = None

@@ -429,3 +429,30 @@ def test_collect_errors_are_one_line(args, message):
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert message in proc.stderr
+
+
+@pytest.mark.micropython
+def test_a_rating_for_another_window_is_rejected(tmp_path, broker):
+    # eval-1 belongs to window 1: a rating it sends for window 2's ticket is not recorded.
+    hall = Hall(tmp_path, broker)
+    try:
+        hall.service()
+        end = time.monotonic() + 5
+        while not hall.core.stats.staff_ratings.get("S1") and time.monotonic() < end:
+            hall.pump()                                 # the honest rating lands first
+        rejects = sum(hall.core.stats.rating_rejects)
+        recorded = sum(sum(v) for v in hall.core.stats.staff_ratings.values())
+        forger = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="eval-1-forger")
+        forger.connect("127.0.0.1", broker.port)
+        forger.loop_start()
+        body = json.dumps({"window": 2, "ticket": "A001", "level": 5, "reasons": [1],
+                           "_seq": 200, "_ack": True})
+        forger.publish("qms/%s/eval-1/up/rating" % HALL, body, qos=1).wait_for_publish(5)
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            hall.pump()
+        forger.loop_stop()
+        assert sum(hall.core.stats.rating_rejects) == rejects + 1
+        assert sum(sum(v) for v in hall.core.stats.staff_ratings.values()) == recorded
+    finally:
+        hall.close()

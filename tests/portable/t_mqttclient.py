@@ -89,3 +89,20 @@ def test_garbage_from_the_broker_is_counted():
     c.feed(b"\x30\x05\x00\x01ab", 2)                     # malformed: topic runs past the end?
     assert c.stats["malformed"] >= 1 and c.stats["oversized"] == 1
     assert c.state == UP
+
+
+def test_what_waits_offline_survives_a_reboot(tmp="/tmp/qms-t-mqttclient.json"):
+    try:
+        import os
+        os.remove(tmp)
+    except OSError:
+        pass
+    c = MqttClient("eval-1", [], store=tmp)
+    c.publish("qms/h/eval-1/up/rating", '{"level": 1}', 1, False, 0)     # offline
+    again = MqttClient("eval-1", [], store=tmp)                          # power cycle
+    assert [i[1] for i in again.inflight] == ["qms/h/eval-1/up/rating"]
+    sent = up(again)
+    pubs = [w.parse_publish(f, b) for k, f, b in sent if k == w.PUBLISH]
+    assert pubs[0][0] == "qms/h/eval-1/up/rating"
+    again.feed(w.puback(pubs[0][3]), 1)
+    assert MqttClient("eval-1", [], store=tmp).inflight == []            # delivered: forgotten
