@@ -23,9 +23,12 @@ class MqttShell:
                                  birth=(status, status_payload(True, config["role"])), seed=seed,
                                  store=creds.get("queue_file", store))
         self.addr = socket.getaddrinfo(host, port)[0][-1]
+        self.host = host
+        self.ca = creds.get("ca")           # the broker's CA certificate (DER file): use TLS
         self.sock = None
         self.poller = None
         self.now = 0
+        self.was_up = False
 
     def publish(self, topic, payload, qos):
         # What DeviceRuntime calls: through the client (QoS 1 waits while offline).
@@ -33,6 +36,15 @@ class MqttShell:
 
     def online(self):
         return self.client.state == UP
+
+    def _tls(self, sock):
+        # TLS with the broker's certificate checked against the hall's CA.
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        with open(self.ca, "rb") as f:
+            ctx.load_verify_locations(cadata=f.read())
+        return ctx.wrap_socket(sock, server_hostname=self.host)
 
     def _drop(self, now):
         if self.sock is not None:
@@ -55,6 +67,8 @@ class MqttShell:
                 except (AttributeError, OSError):
                     pass
                 sock.connect(self.addr)
+                if self.ca is not None:
+                    sock = self._tls(sock)
                 sock.setblocking(False)
                 self.sock = sock
                 self.poller = select.poll()
@@ -68,10 +82,15 @@ class MqttShell:
                     data = self.sock.recv(1024)
                 except OSError:
                     break
+                if data is None:                 # (a TLS socket with nothing decrypted yet)
+                    break
                 if not data:                     # the broker closed the connection
                     self._drop(now)
                     break
                 client.feed(data, now)
+        if client.state == UP and not self.was_up:
+            runtime.node.next_status = now       # connected: tell the hub who we are at once
+        self.was_up = client.state == UP
         for topic, payload in client.take_received():
             runtime.deliver(topic, payload, now)
         runtime.step(now)

@@ -1,7 +1,7 @@
 """hallsim: run the simulated hall.
 
     hallsim run [SCENARIO.toml] [--seed N] [--out DIR] [--json] [--level frame|ticket]
-    hallsim run [SCENARIO.toml] --realtime --devices micropython [--minutes M] [--speed S]
+    hallsim run [SCENARIO.toml] --realtime --devices micropython [--minutes M] [--speed S] [--mqtt]
     hallsim plan [SCENARIO.toml] --target "90% within 15 min" [--json]
 
 Without a scenario it runs the default one (a district office with six windows), at frame
@@ -60,16 +60,26 @@ def realtime(args, out):
     sc = scenarios.load(args.scenario, args.seed)
     build = mpybuild.build(mpybuild.ROOT / "build" / "realtime-mpy")
     with tempfile.TemporaryDirectory() as work:
-        hall = RealtimeHall(sc, work, build, speed=args.speed)
+        broker = None
+        if args.mqtt:
+            from hallctl.localbroker import LocalBroker
+            try:
+                broker = LocalBroker(work)
+            except (FileNotFoundError, RuntimeError) as exc:
+                raise scenarios.ScenarioError("--mqtt: %s" % exc) from None
+        hall = RealtimeHall(sc, work, build, speed=args.speed,
+                            mqtt=None if broker is None else ("127.0.0.1", broker.port))
         try:
             books = hall.run(args.minutes)
         finally:
             hall.close()
+            if broker is not None:
+                broker.stop()
     if args.json:
         out.write(json.dumps(books) + "\n")
     else:
-        out.write("%s, %d hall minutes in real time with %d MicroPython devices:\n" % (
-            sc.name, args.minutes, books["devices"]))
+        out.write("%s, %d hall minutes in real time with %d MicroPython devices%s:\n" % (
+            sc.name, args.minutes, books["devices"], " on MQTT" if args.mqtt else ""))
         for key, value in books.items():
             out.write("  %-18s %s\n" % (key, value))
     return 1 if books["lost"] or books["duplicated_calls"] else 0
@@ -129,6 +139,9 @@ def main(argv=None, out=None):
     r.add_argument("--minutes", type=int, default=30, help="with --realtime: hall minutes to run")
     r.add_argument("--speed", type=float, default=60,
                    help="with --realtime: hall seconds per real second (default 60)")
+    r.add_argument("--mqtt", action="store_true",
+                   help="with --realtime: the devices and the hub on MQTT, through a Mosquitto "
+                        "started for the run, instead of serial lines")
     p = commands.add_parser("plan", help="the fewest windows each hour that meet a target")
     p.add_argument("scenario", nargs="?", help="a scenario TOML file (default: the district office)")
     p.add_argument("--target", required=True, help='e.g. "90%% within 15 min"')

@@ -103,8 +103,10 @@ class FakePrinter:
 class VirtualBoard:
     """One device: a MicroPython process running firmware.main on its config."""
 
-    def __init__(self, build, tmp_path, config, heapsize="128K", printer=None, mqtt=None):
-        # mqtt: (host, port) of a broker: the device talks MQTT instead of a serial line.
+    def __init__(self, build, tmp_path, config, heapsize=None, printer=None, mqtt=None):
+        # mqtt: (host, port) of a broker: the device talks MQTT instead of a serial line (its
+        # client and JSON need more heap on this 64-bit port: 192K rather than 128K).
+        heapsize = heapsize or ("128K" if mqtt is None else "192K")
         self.config = config
         self.cable = VirtualCable() if mqtt is None else None
         path = tmp_path / ("%s.json" % config["id"])
@@ -222,6 +224,31 @@ class HostHub:
                 board.port.write(out)
 
 
+class MqttHostHub:
+    """The hub of a real-time hall on MQTT (hallctl.mqtthub.MqttHub), with HostHub's face."""
+
+    def __init__(self, core, devices, broker, utc0, speed):
+        from hallctl.mqtthub import MqttHub
+        self.mqtt = MqttHub(core, devices, devices[0]["hall"], broker[0], broker[1], utc0=utc0,
+                            speed=speed)
+        self.role = self.mqtt.hub.role
+        self.decoders = [self.mqtt.hub.carrier.decoder]
+        self.mqtt.start()
+        deadline = time.monotonic() + 10
+        while not self.mqtt.connected and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def pump(self):
+        self.mqtt.pump(0.002)
+
+    def now(self):
+        ms, utc = self.mqtt.now()
+        return 0, ms, utc
+
+    def close(self):
+        self.mqtt.stop()
+
+
 CALL = re.compile(r"^请([A-Z]{1,2}\d+)号到(\d+)号窗口(\(重呼\))?$")
 
 
@@ -231,7 +258,8 @@ class RealtimeHall:
     the boards show. `speed` hall seconds pass each real second (arrivals, service times and
     the routing core's clock); the devices and the link run in real time."""
 
-    def __init__(self, scenario, workdir, build, speed=60, log=None):
+    def __init__(self, scenario, workdir, build, speed=60, log=None, mqtt=None):
+        # mqtt: (host, port) of a broker: every device and the hub on MQTT instead of serial.
         from firmware.routing.core import RoutingCore
         from firmware.routing.journal import FileStorage
         from hallctl.texts import printer_texts
@@ -257,14 +285,20 @@ class RealtimeHall:
         self.core = RoutingCore(hall, FileStorage(self.journal), start)
         self.printer = FakePrinter()
         self.boards = {}
+        if mqtt is not None:
+            self.devices = [dict(cfg, transport="mqtt", mqtt={"host": mqtt[0]})
+                            for cfg in self.devices]
         for cfg in self.devices:
-            self.boards[cfg["id"]] = VirtualBoard(build, Path(workdir), cfg,
+            self.boards[cfg["id"]] = VirtualBoard(build, Path(workdir), cfg, mqtt=mqtt,
                                                   printer=self.printer if cfg["role"] == "dispenser" else None)
         for shift in sc.roster:                         # the day's staff, at their windows
             self.core.window_open(start, shift.window)
             self.core.login(start, shift.window, shift.staff)
-        self.hub = HostHub(self.core, self.devices, list(self.boards.values()), utc0=start,
-                           speed=speed)
+        if mqtt is None:
+            self.hub = HostHub(self.core, self.devices, list(self.boards.values()), utc0=start,
+                               speed=speed)
+        else:
+            self.hub = MqttHostHub(self.core, self.devices, mqtt, utc0=start, speed=speed)
         self.hub.role.OFFLINE_AFTER_S *= speed          # devices report in real seconds
         self.staff = {n: {"state": "idle", "at": 0.0} for n in hall.numbers}
         self.called = []                                # (ticket, window) for each first call
@@ -371,6 +405,8 @@ class RealtimeHall:
         }
 
     def close(self):
+        if isinstance(self.hub, MqttHostHub):
+            self.hub.close()
         for board in self.boards.values():
             board.close()
         self.printer.close()

@@ -101,6 +101,12 @@ class MQTTDecoder:
         for reason in REASONS:
             self.counts[reason] = 0
 
+    def rejected(self):
+        total = 0
+        for reason in self.counts:
+            total += self.counts[reason]
+        return total
+
     def _drop(self, reason):
         self.reason = reason
         self.counts[reason] += 1

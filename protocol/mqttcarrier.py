@@ -11,6 +11,15 @@ from protocol.mqtt import ALL, DOWN, UP, MQTTDecoder, ROOT, to_json, topic
 from protocol.schema import BROADCAST, HUB, NAMES, number_of_id
 
 
+def _text(value):
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return bytes(value).decode()
+        except UnicodeError:
+            return None
+    return value
+
+
 class MqttCarrier:
     def __init__(self, node, hall, device_id, devices=None):
         # device_id: this node's id ("hub" for the hub). devices (hub only): address -> id.
@@ -28,7 +37,7 @@ class MqttCarrier:
         # What to subscribe to: the hub hears every device's uplink, a device its own downlink
         # and the hall-wide one.
         if self.node.is_hub:
-            return ["%s/%s/+/%s/#" % (ROOT, self.hall, UP)]
+            return ["%s/%s/+/%s/#" % (ROOT, self.hall, UP), "%s/%s/+/status" % (ROOT, self.hall)]
         return ["%s/%s/%s/%s/#" % (ROOT, self.hall, self.id, DOWN),
                 "%s/%s/%s/%s/#" % (ROOT, self.hall, ALL, DOWN)]
 
@@ -53,6 +62,8 @@ class MqttCarrier:
     def incoming(self, topic_name, payload, now, utc=0):
         # One publish from the broker. Returns True when the node took it; anything malformed,
         # from a stranger or meant for someone else is counted and dropped, never raised.
+        if self.node.is_hub and self._presence(topic_name, payload, utc):
+            return True
         got = self.decoder.decode(topic_name, payload)
         if got is None:
             return False
@@ -76,5 +87,34 @@ class MqttCarrier:
         seq = got.seq if got.seq is not None else 0
         self.node.receive(src, dst, seq & 0xFF, FLAG_ACK_REQ if got.ack else 0, type_id, body,
                           crc16(body, 0, len(body)), now, utc)
+        return True
+
+    def _presence(self, topic_name, payload, utc):
+        # A device's retained birth message or last will (qms/HALL/DEVICE/status): tells the
+        # hub at once who is there, without waiting for a status report or a timeout.
+        name = _text(topic_name)
+        if name is None or not name.endswith("/status"):
+            return False
+        parts = name.split("/")
+        if len(parts) != 4 or parts[0] != ROOT or parts[1] != self.hall:
+            return False
+        if parts[2] == self.id:
+            return True                      # our own birth message, echoed
+        address = self.addresses.get(parts[2])
+        text = _text(payload)
+        if address is None or text is None or len(text) > 256:
+            self.dropped += 1
+            return True
+        import json
+        try:
+            doc = json.loads(text)
+            online = doc["online"]
+        except (ValueError, KeyError, TypeError):
+            self.dropped += 1
+            return True
+        if online is True or online is False:
+            presence = getattr(self.node.role, "presence", None)
+            if presence is not None:
+                presence(address, online, utc)
         return True
 

@@ -33,16 +33,20 @@ def broker(tmp_path):
     b.stop()
 
 
-def on_mqtt(cfg):
-    return dict(cfg, transport="mqtt", mqtt={"host": "127.0.0.1"})
+def on_mqtt(cfg, ca=None):
+    mqtt = {"host": "127.0.0.1"}
+    if ca is not None:
+        mqtt["ca"] = str(ca)
+    return dict(cfg, transport="mqtt", mqtt=mqtt)
 
 
 class Hall:
-    def __init__(self, tmp_path, broker, via=None):
-        # via: device id -> the port it connects to instead of the broker's (a CutProxy)
+    def __init__(self, tmp_path, broker, via=None, ca=None):
+        # via: device id -> the port it connects to instead of the broker's (a CutProxy);
+        # ca: (DER for the devices, PEM for the hub) of the CA that signed a TLS broker
         build = build_mpy()
         self.printer = FakePrinter()
-        self.devices = [on_mqtt(c) for c in (DISPENSER, CALLER, EVALUATOR, DISPLAY)]
+        self.devices = [on_mqtt(c, ca and ca[0]) for c in (DISPENSER, CALLER, EVALUATOR, DISPLAY)]
         self.boards = {}
         for cfg in self.devices:
             port = (via or {}).get(cfg["id"], broker.port)
@@ -53,7 +57,7 @@ class Hall:
         from hall import at
         self.core = RoutingCore(config(), self.journal, at("09:00"))
         self.hub = MqttHub(self.core, self.devices, HALL, "127.0.0.1", broker.port,
-                           utc0=at("09:00"))
+                           utc0=at("09:00"), tls=ca and {"ca_certs": str(ca[1])})
         self.core.window_open(at("09:00"), 1)
         self.core.login(at("09:00"), 1, "S1")
         self.hub.start()
@@ -456,3 +460,44 @@ def test_a_rating_for_another_window_is_rejected(tmp_path, broker):
         assert sum(sum(v) for v in hall.core.stats.staff_ratings.values()) == recorded
     finally:
         hall.close()
+
+
+@pytest.mark.micropython
+def test_tls_where_the_broker_offers_it(tmp_path):
+    # A broker with a TLS listener and the hall's own CA: the MicroPython devices check its
+    # certificate (mbedTLS), the hub too (paho), and a service runs through it.
+    def ssl_cmd(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=tmp_path)
+    ssl_cmd("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.crt", "-days", "30", "-subj", "/CN=qms-hall-ca")
+    ssl_cmd("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
+            "server.csr", "-subj", "/CN=127.0.0.1")
+    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    ssl_cmd("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.crt", "-days", "30", "-extfile", "ext.cnf")
+    ssl_cmd("x509", "-in", "ca.crt", "-outform", "der", "-out", "ca.der")
+    broker = LocalBroker(tmp_path, extra="cafile %s\ncertfile %s\nkeyfile %s\n"
+                         "allow_anonymous true" % (tmp_path / "ca.crt", tmp_path / "server.crt",
+                                                   tmp_path / "server.key"))
+    hall = Hall(tmp_path, broker, ca=(tmp_path / "ca.der", tmp_path / "ca.crt"))
+    try:
+        assert hall.service() == "请A001号到1号窗口"
+    finally:
+        hall.close()
+        broker.stop()
+
+
+@pytest.mark.micropython
+def test_a_slice_of_a_day_through_the_broker_loses_nothing():
+    # hallsim's real-time hall on MQTT: 14 MicroPython devices and the hub through a Mosquitto
+    # started for the run, 30 hall minutes at 60x.
+    proc = subprocess.run([str(Path(sys.executable).parent / "hallsim"), "run", "--realtime",
+                           "--devices", "micropython", "--minutes", "30", "--mqtt", "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    books = json.loads(proc.stdout)
+    assert books["issued"] >= 5 and books["finished"] >= 3 and books["ratings"] >= 1
+    assert books["lost"] == 0 and books["duplicated_calls"] == 0
+    assert books["printed"] == books["issued"]
+    assert books["devices_online"] == books["devices"] == 14
+    assert books["link_rejects"] == 0

@@ -158,6 +158,25 @@ class HubRole:
             "type": "window_state", "window": number, "state": state, "phase": phase,
             "ticket": ticket, "recalls": recalls, "waiting": min(waiting, 0xFFFF), "staff": staff})
 
+    def presence(self, address, online, now):
+        # The broker says a device connected (its birth message) or went away (its last will).
+        dev = self.devices.get(address)
+        if dev is None:
+            return
+        if online:
+            dev.last_seen = now
+            if not dev.online:
+                dev.online = True
+                if dev.role == "caller" and self.core.cfg.window(dev.window) >= 0:
+                    self._window_state(self.core.cfg.window(dev.window))
+        elif dev.online:
+            dev.online = False
+            self._offline(dev)
+
+    def _offline(self, dev):
+        self._displays({"type": "alert", "kind": DEVICE_OFFLINE, "window": dev.window or 0,
+                        "service": "", "ticket": dev.id[:32], "value": 0})
+
     def tick(self, now):
         self.core.out = []
         self.core.tick(now)
@@ -165,9 +184,7 @@ class HubRole:
         for dev in self.devices.values():
             if dev.online and dev.last_seen is not None and now - dev.last_seen > self.OFFLINE_AFTER_S:
                 dev.online = False
-                self._displays({"type": "alert", "kind": DEVICE_OFFLINE,
-                                "window": dev.window or 0, "service": "", "ticket": dev.id[:32],
-                                "value": 0})
+                self._offline(dev)
 
     def status_table(self):
         # One row per device, for hallctl status: no secrets are held here to leak.

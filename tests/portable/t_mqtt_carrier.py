@@ -38,7 +38,7 @@ def exchange(a, b, ms, rounds=4, lose=None):
 
 def test_a_ticket_over_mqtt_is_acknowledged_end_to_end():
     core, hub, dev = pair()
-    assert hub.subscriptions() == ["qms/district-1/+/up/#"]
+    assert hub.subscriptions() == ["qms/district-1/+/up/#", "qms/district-1/+/status"]
     assert "qms/district-1/disp-1/down/#" in dev.subscriptions()
     dev.node.role.key(0, 0)
     seen = exchange(dev, hub, 0)
@@ -88,3 +88,15 @@ def test_a_device_that_never_acks_does_not_take_the_hub_down():
     for k in range(40):
         hub.node.send(17, {"type": "ticket_refused", "req": k, "service": "A", "reason": 1}, 0)
     assert hub.node.overflow == 40 - hub.node.link.QUEUE_MAX    # counted, not raised
+
+
+def test_birth_and_will_tell_the_hub_who_is_there():
+    core, hub, dev = pair()
+    assert "qms/district-1/+/status" in hub.subscriptions()
+    assert hub.incoming("qms/district-1/disp-1/status", '{"online": true, "_v": 1}', 0, 100)
+    row = hub.node.role.status_table()[0]
+    assert row["online"] and row["last_seen"] == 100
+    hub.incoming("qms/district-1/disp-1/status", '{"online": false, "_v": 1}', 0, 200)
+    assert not hub.node.role.status_table()[0]["online"]
+    assert hub.incoming("qms/district-1/disp-1/status", "garbage", 0, 300)   # taken, dropped
+    assert not hub.node.role.status_table()[0]["online"] and hub.dropped == 1
