@@ -2,6 +2,7 @@
 MicroPython unix-port processes, the hub is the CPython MQTT hub (paho), and a stranger
 publishes garbage."""
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -501,3 +502,56 @@ def test_a_slice_of_a_day_through_the_broker_loses_nothing():
     assert books["printed"] == books["issued"]
     assert books["devices_online"] == books["devices"] == 14
     assert books["link_rejects"] == 0
+
+
+@pytest.fixture
+def postgres(tmp_path):
+    # A throwaway PostgreSQL cluster on a free port (as root, run as the postgres user).
+    import glob
+    import os
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL is not installed (.ci/run installs it)")
+    import tempfile
+    bin_dir = Path(found[-1]).parent
+    data = Path(tempfile.mkdtemp(prefix="qms-pg-"))       # (pytest's tmp is private to root)
+    prefix = []
+    if os.geteuid() == 0:
+        os.chmod(data, 0o755)
+        shutil.chown(data, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(prefix + [str(bin_dir / "initdb"), "-D", str(data / "db"), "-A", "trust",
+                             "-U", "qms"], check=True, capture_output=True)
+    subprocess.run(prefix + [str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l",
+                             str(data / "log"), "-o", "-p %d -k %s -c listen_addresses=127.0.0.1"
+                             % (port, data), "start"], check=True, capture_output=True)
+    yield "postgresql://qms@127.0.0.1:%d/postgres" % port
+    subprocess.run(prefix + [str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast",
+                             "stop"], capture_output=True)
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def test_collect_into_postgresql(tmp_path, broker, postgres):
+    import psycopg
+    out = tmp_path / "collect.txt"
+    collector = subprocess.Popen([str(Path(sys.executable).parent / "hallctl"), "collect",
+                                  "--mqtt", "127.0.0.1:%d" % broker.port, "--db", postgres,
+                                  "--seconds", "4"], stdout=open(out, "w"), text=True)
+    time.sleep(1.5)
+    device = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="eval-1")
+    device.connect("127.0.0.1", broker.port)
+    device.loop_start()
+    for k in (1, 2, 3, 3):                             # the last one a repeat
+        device.publish("qms/%s/eval-1/up/rating" % HALL,
+                       json.dumps({"window": 1, "ticket": "A00%d" % k, "level": 1, "reasons": [],
+                                   "_seq": k, "_ack": True}), qos=1).wait_for_publish(5)
+    device.loop_stop()
+    assert collector.wait(30) == 0
+    with psycopg.connect(postgres) as db:
+        rows = db.execute("SELECT hall, device, type, body FROM events ORDER BY body").fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [(HALL, "eval-1", "rating")] * 3
+    assert json.loads(rows[0][3])["ticket"] == "A001"
+    assert "stored 3 events (1 repeats skipped)" in out.read_text()
