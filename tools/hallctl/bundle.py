@@ -1,0 +1,89 @@
+"""hallctl bundle --board BOARD --config DEVICE_CONFIG --out DIR: exactly what `flash` copies
+to a device, for offline use: the firmware and protocol packages precompiled with mpy-cross for
+the board's chip, boot.py and main.py, the board file and the device's config, and
+manifest.json with every file's SHA-256. The board and the config are validated first; a bad
+one is refused with the file, the key and the reason. Secrets stay in config.json (the device
+needs them) and never appear in the manifest or on the screen.
+"""
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from firmware import boards, devconfig
+from hallctl import mpybuild
+from hallctl.errors import CommandError
+
+ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32s2": "xtensawin",
+        "esp32c3": "rv32imc", "esp32c6": "rv32imc"}
+HOST_ONLY = ("firmware/hw/host.py",)               # the unix port's virtual board
+HUB_ONLY = ("firmware/routing/", "firmware/roles/hub.py", "firmware/hubrun.py")
+BOOT = "# qms: boot.py (hallctl bundle)\n"
+MAIN = "# qms: main.py (hallctl bundle)\nfrom firmware.main import device_main\ndevice_main()\n"
+
+
+def board_file(name):
+    path = Path(name)
+    if not path.suffix and not path.exists():
+        path = mpybuild.ROOT / "boards" / (name + ".json")
+    return path
+
+
+def make(board_path, config_path, out):
+    # Validate, compile and lay out the bundle; returns the manifest.
+    try:
+        board = boards.load(str(board_path))
+    except boards.BoardError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        config = devconfig.load(str(config_path))
+    except devconfig.ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    if config.get("board") not in (None, board["board"]):
+        raise CommandError("%s: board: the config is for %s, not %s"
+                           % (config_path, config["board"], board["board"]))
+    arch = ARCH.get(board.get("mcu"))
+    if arch is None:
+        raise CommandError("%s: mcu: no MicroPython build for %r" % (board_path, board.get("mcu")))
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    hub = config["role"] == "hub"
+    for source in mpybuild.device_sources():
+        rel = source.relative_to(mpybuild.ROOT).as_posix()
+        if rel in HOST_ONLY or (not hub and rel.startswith(HUB_ONLY)):
+            continue
+        target = out / Path(rel).with_suffix(".mpy")
+        try:
+            mpybuild.compile_file(source, target, arch)
+        except mpybuild.BuildError as exc:
+            raise CommandError(str(exc)) from None
+    (out / "boot.py").write_text(BOOT)
+    (out / "main.py").write_text(MAIN)
+    (out / "board.json").write_text(json.dumps(board, ensure_ascii=False, indent=1))
+    (out / "config.json").write_text(json.dumps(config, ensure_ascii=False))
+    files = {}
+    for path in sorted(out.rglob("*")):
+        if path.is_file():
+            files[path.relative_to(out).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest = {"device": config["id"], "role": config["role"], "board": board["board"],
+                "mcu": board["mcu"], "arch": arch, "files": files}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+class Bundle:
+    @staticmethod
+    def add_arguments(parser):
+        parser.add_argument("--board", required=True, help="a board name (boards/NAME.json) or file")
+        parser.add_argument("--config", required=True, help="the device's config.json")
+        parser.add_argument("--out", required=True, help="the directory to write (replaced)")
+
+    @staticmethod
+    def run(args, stdin, stdout):
+        manifest = make(board_file(args.board), args.config, args.out)
+        size = sum((Path(args.out) / name).stat().st_size for name in manifest["files"])
+        stdout.write("%s (%s on %s, %s): %d files, %d bytes in %s; manifest.json has their "
+                     "SHA-256\n" % (manifest["device"], manifest["role"], manifest["board"],
+                                    manifest["arch"], len(manifest["files"]), size, args.out))
+        return 0
