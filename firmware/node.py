@@ -17,6 +17,7 @@ ROLE_CODES = {"hub": 0, "dispenser": 1, "caller": 2, "evaluator": 3, "display": 
 _NAKS = {"unknown_type": NAK_UNKNOWN_TYPE, "bad_payload": NAK_BAD_PAYLOAD,
          "newer_version": NAK_NEWER_VERSION}
 POLL = 0x07
+STATUS_REQUEST = 0x08
 
 
 class Node:
@@ -97,6 +98,9 @@ class Node:
                     self.granted = 7                # for us alone: resend, and always answer
                 elif self.wants_turn(now, payload[2]):
                     self.granted = 3 if payload[2] else 1
+            return
+        if type_id == STATUS_REQUEST and src == HUB:
+            self.next_status = now                  # (hallctl status): report at the next turn
             return
         if not self.link.receive(src, dst, seq, flags, type_id, payload, digest, now):
             return

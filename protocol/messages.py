@@ -18,6 +18,7 @@ MESSAGES = (
     (0x05, "time_sync", False, (("utc", U32), ("tz_min", I16))),
     (0x06, "config_push", True, (("key", STR), ("value", STR))),
     (0x07, "poll", False, (("first", U8), ("last", U8), ("resend", BOOL))),
+    (0x08, "status_request", False, ()),
     # tickets
     (0x10, "ticket_request", True, (_REQ, ("service", STR), ("kind", U8), ("booking", STR))),
     (0x11, "ticket_issued", True, (_REQ, ("ticket", STR), ("service", STR), ("kind", U8),
