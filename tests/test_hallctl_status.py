@@ -64,3 +64,27 @@ def test_the_errors_a_technician_meets_are_one_line(tmp_path):
     assert silent.returncode == 2 and "no device answered in 1 s" in silent.stderr
     os.close(master)
     os.close(slave)
+
+
+@pytest.mark.micropython
+def test_monitor_shows_what_a_device_says_and_counts_noise(board):
+    import threading
+    import time as t
+
+    def press_and_noise():
+        t.sleep(1.0)
+        board.press(0)                                   # a citizen asks for a ticket
+        t.sleep(0.5)
+        import os
+        os.write(board.cable.a_slave, b"\x00\x13\x37noise on the line\x00")
+    threading.Thread(target=press_and_noise, daemon=True).start()
+    proc = hallctl("monitor", "--port", board.cable.b_path, "--poll", "--seconds", "4", "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
+    kinds = [x.get("type") for x in lines]
+    assert "status" in kinds and "ticket_request" in kinds
+    request = lines[kinds.index("ticket_request")]
+    assert request["_src"] == DISPENSER["bus_address"] and request["_ack"] is True
+    assert any("rejected" in x for x in lines)              # the noise, shown and counted
+    text = hallctl("monitor", "--port", board.cable.b_path, "--poll", "--seconds", "1")
+    assert text.returncode == 0 and text.stdout.strip().endswith("rejected")

@@ -5,7 +5,7 @@ Every failure the user can act on is one line on stderr, `hallctl: ...`, and exi
 import argparse
 import sys
 
-from hallctl import broker, bundle, collect, demo, frame_cmd, status
+from hallctl import broker, bundle, collect, demo, frame_cmd, monitor, status
 from hallctl.errors import CommandError
 
 # (group, command) -> (module with add_arguments/run, help). Later commands join this table.
@@ -14,6 +14,7 @@ COMMANDS = {
     ("frame", "decode"): (frame_cmd.Decode, "frame hex (argument) or raw bytes (stdin) -> JSON lines"),
     ("demo", None): (demo.Demo, "a dispenser and the hub over a noisy serial line"),
     ("status", None): (status.Status, "what a device on a serial port says of itself"),
+    ("monitor", None): (monitor.Monitor, "a live view of the decoded frames on a serial line"),
     ("bundle", None): (bundle.Bundle, "exactly what flash copies to a device, with a manifest of hashes"),
     ("collect", None): (collect.Collect, "store many halls' events from a central broker in a database"),
     ("broker-config", None): (broker.BrokerConfig,
