@@ -7,7 +7,7 @@ import json
 import time
 
 from hallctl.frame_cmd import message_json
-from hallctl.status import open_port
+from hallctl.status import boundaries, open_port
 from protocol.bus import poll_frame
 from protocol.frame import FRAME, REJECTED, StreamDecoder, header
 
@@ -39,21 +39,15 @@ class Monitor:
                 if args.poll and now - last_poll > 0.02:
                     ser.write(poll)
                     last_poll = now
-                data = ser.read(4096)
-                if not data:
-                    time.sleep(0.005)
-                    continue
-                i = 0
-                while i < len(data):
-                    i = decoder.feed(data, i, len(data))
+                for result in boundaries(ser, decoder):
                     t = time.monotonic() - start
-                    if decoder.result == FRAME:
+                    if result == FRAME:
                         if decoder.type_id == POLL and not args.polls:
                             continue
                         counts["frames"] += 1
                         _show(stdout, args.json, t, message_json(decoder.message(),
                                                                   header(decoder)))
-                    elif decoder.result == REJECTED:
+                    elif result == REJECTED:
                         counts["rejected"] += 1
                         line = json.dumps({"rejected": decoder.reason, "bytes": decoder.length})
                         _show(stdout, args.json, t, line)

@@ -51,17 +51,25 @@ def ask(ser, timeout):
         ser.write(poll)
         end = time.monotonic() + 0.05
         while time.monotonic() < end:
-            data = ser.read(4096)
-            if not data:
-                time.sleep(0.005)
-                continue
-            i = 0
-            while i < len(data):
-                i = decoder.feed(data, i, len(data))
-                if decoder.result == FRAME and decoder.type_id == STATUS and decoder.dst == HUB:
+            for result in boundaries(ser, decoder):
+                if result == FRAME and decoder.type_id == STATUS and decoder.dst == HUB:
                     payload = decoder.payload()
                     return decoder.src, decode_payload(STATUS, payload, 0, len(payload))
     return None
+
+
+def boundaries(ser, decoder):
+    # What the port holds now, fed through decoder: yields at each frame boundary (the
+    # decoder's result and fields tell what was there); waits a moment when nothing came.
+    data = ser.read(4096)
+    if not data:
+        time.sleep(0.005)
+        return
+    i = 0
+    while i < len(data):
+        i = decoder.feed(data, i, len(data))
+        if decoder.result:
+            yield decoder.result
 
 
 def row(address, msg):
