@@ -30,7 +30,7 @@ from firmware.drivers import escpos
 from firmware.hubrun import HubMqtt, HubRuntime
 from firmware.routing.core import RoutingCore, PRIORITY, FINISHED
 from firmware.routing.journal import MemoryStorage
-from host_sim.hallday import DayResult, Ticket, next_arrival, service_time
+from host_sim.hallday import DayResult, HallDay, Ticket, next_arrival, service_time
 from firmware.runtime import DeviceRuntime
 from protocol.frame import FRAME, StreamDecoder
 from protocol.ticks import ticks_diff
@@ -39,7 +39,6 @@ HUB_EV, DEV_EV, DOWN_EV, UP_EV, WORLD_EV, MQTT_EV = range(6)
 TICKET = re.compile(rb"QMS1\|[^|]*\|[^|]*\|([A-Z]{1,2}\d+)")
 CALL = re.compile(r"^请([A-Z]{1,2}\d+)号到(\d+)号窗口(\(重呼\))?$")
 NEVER = float("inf")
-HallDay_SAMPLE_US = 300 * 1000000
 
 
 class _Received:
@@ -330,7 +329,7 @@ class FrameHall:
         # Corrupt or drop whole frames on the line at the scenario's rates.
         if not self.corruption and not self.loss:
             return data
-        out = bytearray()
+        parts = []
         for part in data.split(b"\x00"):
             if part:
                 r = self.rng.random()
@@ -340,12 +339,10 @@ class FrameHall:
                 if r < self.loss + self.corruption:
                     part = bytearray(part)
                     part[self.rng.randrange(len(part))] ^= 1 << self.rng.randrange(8)
-                    if 0 in part:
-                        part = part.replace(b"\x00", b"\x01")
+                    part = bytes(part).replace(b"\x00", b"\x01")
                     self.report["frames_corrupted"] += 1
-            out.extend(part)
-            out.append(0)
-        return bytes(out[:-1]) if data[-1:] != b"\x00" else bytes(out)
+            parts.append(part)
+        return b"\x00".join(parts)
 
     def _garble(self, data):
         return bytes(b ^ 0x5A if b else 0x5A for b in data)
@@ -798,7 +795,7 @@ class FrameHall:
         core = self.core
         waiting = sum(core.waiting(s) for s in range(core.cfg.service_count()))
         self.result.queue.append((self._utc() - self.sc.midnight, waiting))
-        self.world(self.now + HallDay_SAMPLE_US, self._sample)
+        self.world(self.now + HallDay.SAMPLE_S * 1000000, self._sample)
 
     # ---- the day -----------------------------------------------------------------------------
 

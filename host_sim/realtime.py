@@ -233,10 +233,7 @@ class MqttHostHub:
                             speed=speed)
         self.role = self.mqtt.hub.role
         self.decoders = [self.mqtt.hub.carrier.decoder]
-        self.mqtt.start()
-        deadline = time.monotonic() + 10
-        while not self.mqtt.connected and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.mqtt.start(wait_s=10)
 
     def pump(self):
         self.mqtt.pump(0.002)

@@ -61,10 +61,7 @@ class Hall:
                            utc0=at("09:00"), tls=ca and {"ca_certs": str(ca[1])})
         self.core.window_open(at("09:00"), 1)
         self.core.login(at("09:00"), 1, "S1")
-        self.hub.start()
-        deadline = time.monotonic() + 10
-        while not self.hub.connected and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.hub.start(wait_s=10)
         time.sleep(0.2)                                  # (its subscriptions are in place)
 
     def board(self, name):

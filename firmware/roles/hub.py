@@ -56,20 +56,15 @@ class HubRole:
         dev = self.devices.get(src)
         if dev is None:
             return                                     # not one of ours
-        dev.last_seen = now
-        if not dev.online:                             # (re)contact: show it the truth
-            dev.online = True
-            if dev.role == "caller" and self.core.cfg.window(dev.window) >= 0:
-                self._window_state(self.core.cfg.window(dev.window))
+        self._seen(dev, now)
         kind = msg["type"]
         core = self.core
         core.out = []
         if kind == "status":
             before = dev.status
             dev.status = msg
-            if before is not None and msg["uptime"] < before["uptime"] and dev.role == "caller" \
-                    and self.core.cfg.window(dev.window) >= 0:
-                self._window_state(self.core.cfg.window(dev.window))   # it rebooted: show it again
+            if before is not None and msg["uptime"] < before["uptime"]:
+                self._reshow(dev)                      # it rebooted: show it its window again
             return
         if kind == "ticket_request" and dev.role == "dispenser":
             core.issue(now, msg["service"], msg["kind"], device=dev.id, req=msg["req"])
@@ -164,14 +159,22 @@ class HubRole:
         if dev is None:
             return
         if online:
-            dev.last_seen = now
-            if not dev.online:
-                dev.online = True
-                if dev.role == "caller" and self.core.cfg.window(dev.window) >= 0:
-                    self._window_state(self.core.cfg.window(dev.window))
+            self._seen(dev, now)
         elif dev.online:
             dev.online = False
             self._offline(dev)
+
+    def _seen(self, dev, now):
+        # A sign of life; on (re)contact, show the device the truth.
+        dev.last_seen = now
+        if not dev.online:
+            dev.online = True
+            self._reshow(dev)
+
+    def _reshow(self, dev):
+        # A caller's board shows its window's state again (after contact or a reboot).
+        if dev.role == "caller" and self.core.cfg.window(dev.window) >= 0:
+            self._window_state(self.core.cfg.window(dev.window))
 
     def _offline(self, dev):
         self._displays({"type": "alert", "kind": DEVICE_OFFLINE, "window": dev.window or 0,

@@ -60,9 +60,13 @@ class MqttHub:
         elapsed = time.monotonic() - self.t0
         return int(elapsed * 1000) & ((1 << 30) - 1), self.utc0 + int(elapsed * self.speed)
 
-    def start(self):
+    def start(self, wait_s=0):
+        # Connect in the background; with wait_s, return once connected (or that long).
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
+        deadline = time.monotonic() + wait_s
+        while not self.connected and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def pump(self, wait=0.005):
         ms, utc = self.now()
