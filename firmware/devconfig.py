@@ -6,6 +6,7 @@ from protocol.schema import valid_id
 
 ROLES = ("hub", "dispenser", "caller", "evaluator", "display")
 SECRET_NAMES = ("password", "psk", "secret", "token")
+TEXT_KEYS = ("hall", "ahead", "wait", "minutes", "time", "materials")
 KINDS = ("ordinary", "priority", "appointment")
 KNOWN = ("id", "role", "hall", "board", "bus_address", "window", "service_keys", "rating_levels",
          "wifi", "mqtt", "texts", "glyphs", "transport", "transfer_services", "keymap")
@@ -57,6 +58,15 @@ def validate(doc, source="config.json"):
                 fail(where, "expected {\"service\": PREFIX} with an optional \"kind\"")
             if entry.get("kind", "ordinary") not in KINDS:
                 fail(where + ".kind", "expected one of %s" % ", ".join(KINDS))
+        texts = doc.get("texts")
+        if not isinstance(texts, dict) or not isinstance(texts.get("services"), dict):
+            fail("texts", "a dispenser needs its printer texts (hallctl provision makes them)")
+        for key in TEXT_KEYS:
+            if type(texts.get(key)) is not str:
+                fail("texts." + key, "expected GB18030 text as hex (hallctl provision)")
+        for entry in keys:
+            if entry["service"] not in texts["services"]:
+                fail("texts.services", "no printer text for service %r" % entry["service"])
     if role == "evaluator" and doc.get("rating_levels", 5) not in (4, 5):
         fail("rating_levels", "expected 4 or 5")
     for section in ("wifi", "mqtt"):

@@ -13,6 +13,7 @@ def printer_texts(doc):
         services[prefix] = {"name": raw(svc["name"]),
                             "materials": [raw(m) for m in svc.get("materials", [])]}
     out = {"services": services}
-    for key in ("hall", "ahead", "wait", "minutes", "time", "materials"):
+    from firmware.devconfig import TEXT_KEYS
+    for key in TEXT_KEYS:
         out[key] = raw(doc[key])
     return out

@@ -61,6 +61,27 @@ class VirtualCable:
                 pass
 
 
+class ReplBoard:
+    """A board fresh from `esptool write-flash` of MicroPython: the unix port sitting at its
+    REPL at one end of a virtual cable, its filesystem the directory `root`. mpremote (and so
+    `hallctl flash` and `provision`) speaks to `path` exactly as to an ESP32 on USB."""
+
+    def __init__(self, root, heapsize="256K"):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.cable = VirtualCable()
+        self.path = self.cable.b_path
+        with open(self.cable.a_path, "r+b", buffering=0) as tty_end:
+            self.proc = subprocess.Popen(
+                [mpybuild.micropython(), "-X", "heapsize=" + heapsize], stdin=tty_end,
+                stdout=tty_end, stderr=tty_end, cwd=self.root, env=dict(os.environ, MICROPYPATH=""))
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.cable.close()
+
+
 class FakePrinter:
     """The printer end of a dispenser's printer UART: collects what is printed and answers
     DLE EOT status queries like an ESC/POS printer (paper state set by the test)."""

@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from t_dispenser import TEXTS
 
 HALLCTL = str(Path(sys.executable).parent / "hallctl")
 DISPENSER = {"id": "disp-1", "role": "dispenser", "hall": "district-1",
              "board": "esp32-devkitc-dispenser", "bus_address": 17,
-             "service_keys": [{"service": "A"}], "wifi": {"ssid": "hall", "psk": "sekrit-psk"}}
+             "service_keys": [{"service": "A"}], "texts": TEXTS, "wifi": {"ssid": "hall", "psk": "sekrit-psk"}}
 
 
 def bundle(tmp_path, config, board="esp32-devkitc-dispenser"):

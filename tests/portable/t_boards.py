@@ -5,6 +5,13 @@ import os
 
 from firmware import boards, devconfig
 
+# Printer texts as provisioning makes them (GB18030 as hex), kept small for the heap.
+TEXTS = {"hall": "c4b3", "services": {"A": {"name": "c9e7", "materials": ["c9ed"]}},
+         "ahead": "c7b0", "wait": "d4a4", "minutes": "b7d6", "time": "c8a1", "materials": "c7eb"}
+
+# Every board file and a dispenser's config with its printer texts in one process: under
+# `micropython -m runner` this needs a little over 64K (under -c it passes in 64K).
+HEAPSIZE = "72K"
 _ROOT = os.getenv("QMS_ROOT") or __file__.rsplit("/", 3)[0]
 SHIPPED = ("esp32-devkitc-dispenser", "esp32-s3-caller", "esp32-c3-evaluator",
            "esp32-devkitc-display", "host")
@@ -62,7 +69,9 @@ def dispenser():
             "board": "esp32-devkitc-dispenser", "bus_address": 17,
             "service_keys": [{"service": "A"}, {"service": "A", "kind": "priority"}, {"service": "B"}],
             "wifi": {"ssid": "hall", "password": "s3cret-wifi"},
-            "mqtt": {"host": "10.0.0.2", "user": "disp-1", "password": "s3cret-mqtt"}}
+            "mqtt": {"host": "10.0.0.2", "user": "disp-1", "password": "s3cret-mqtt"},
+            "texts": dict(TEXTS, services={"A": TEXTS["services"]["A"],
+                                           "B": TEXTS["services"]["A"]})}
 
 
 def test_device_configs_are_validated():
@@ -80,6 +89,15 @@ def test_device_configs_are_validated():
     doc = dispenser()
     doc["service_keys"][1]["kind"] = "vip"
     _refused(devconfig.validate, doc, "service_keys[1].kind", "expected one of")
+    doc = dispenser()                  # a dispenser cannot print without its texts
+    del doc["texts"]
+    _refused(devconfig.validate, doc, "texts", "hallctl provision")
+    doc = dispenser()
+    del doc["texts"]["services"]["B"]
+    _refused(devconfig.validate, doc, "texts.services", "no printer text for service 'B'")
+    doc = dispenser()
+    doc["texts"]["wait"] = 7
+    _refused(devconfig.validate, doc, "texts.wait", "GB18030")
     caller = {"id": "caller-3", "role": "caller", "hall": "h", "board": "esp32-s3-caller",
               "bus_address": 33}
     _refused(devconfig.validate, caller, "window", "belongs to a window")

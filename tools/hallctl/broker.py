@@ -29,6 +29,13 @@ def password_line(user, password, salt=None):
 
 
 def load_hall(path):
+    """(hall id, device configs) of HALL.json, checked: ids valid, unique, not reserved."""
+    doc = read_hall(path)
+    return doc["hall"], doc["devices"]
+
+
+def read_hall(path):
+    """HALL.json as a dict, with its hall id and device list checked (see load_hall)."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -54,7 +61,7 @@ def load_hall(path):
         if ident in seen:
             raise CommandError("%s.id: %r appears twice" % (where, ident))
         seen.add(ident)
-    return hall, devices
+    return doc
 
 
 def acl(hall):

@@ -42,7 +42,7 @@ def make(board_path, config_path, out):
     if config.get("board") not in (None, board["board"]):
         raise CommandError("%s: board: the config is for %s, not %s"
                            % (config_path, config["board"], board["board"]))
-    arch = ARCH.get(board.get("mcu"))
+    arch = mpybuild.host_arch() if board.get("mcu") == "host" else ARCH.get(board.get("mcu"))
     if arch is None:
         raise CommandError("%s: mcu: no MicroPython build for %r" % (board_path, board.get("mcu")))
     out = Path(out)
@@ -51,7 +51,7 @@ def make(board_path, config_path, out):
     hub = config["role"] == "hub"
     for source in mpybuild.device_sources():
         rel = source.relative_to(mpybuild.ROOT).as_posix()
-        if rel in HOST_ONLY or (not hub and rel.startswith(HUB_ONLY)):
+        if (rel in HOST_ONLY and board["mcu"] != "host") or (not hub and rel.startswith(HUB_ONLY)):
             continue
         target = out / Path(rel).with_suffix(".mpy")
         try:
@@ -72,11 +72,16 @@ def make(board_path, config_path, out):
     return manifest
 
 
+def add_source_arguments(parser):
+    # What a bundle is made of; bundle and flash take the same two options.
+    parser.add_argument("--board", required=True, help="a board name (boards/NAME.json) or file")
+    parser.add_argument("--config", required=True, help="the device's config.json")
+
+
 class Bundle:
     @staticmethod
     def add_arguments(parser):
-        parser.add_argument("--board", required=True, help="a board name (boards/NAME.json) or file")
-        parser.add_argument("--config", required=True, help="the device's config.json")
+        add_source_arguments(parser)
         parser.add_argument("--out", required=True, help="the directory to write (replaced)")
 
     @staticmethod

@@ -5,7 +5,7 @@ Every failure the user can act on is one line on stderr, `hallctl: ...`, and exi
 import argparse
 import sys
 
-from hallctl import broker, bundle, collect, demo, frame_cmd, monitor, status
+from hallctl import broker, bundle, collect, demo, flash, frame_cmd, monitor, provision, status
 from hallctl.errors import CommandError
 
 # (group, command) -> (module with add_arguments/run, help). Later commands join this table.
@@ -15,6 +15,10 @@ COMMANDS = {
     ("demo", None): (demo.Demo, "a dispenser and the hub over a noisy serial line"),
     ("status", None): (status.Status, "what a device on a serial port says of itself"),
     ("monitor", None): (monitor.Monitor, "a live view of the decoded frames on a serial line"),
+    ("flash", None): (flash.Flash, "MicroPython, the firmware and the device's config onto a "
+                                   "board, verified by hash"),
+    ("provision", None): (provision.Provision, "a device's config.json from the hall's file: "
+                                               "texts, glyphs, credentials"),
     ("bundle", None): (bundle.Bundle, "exactly what flash copies to a device, with a manifest of hashes"),
     ("collect", None): (collect.Collect, "store many halls' events from a central broker in a database"),
     ("broker-config", None): (broker.BrokerConfig,

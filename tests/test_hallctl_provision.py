@@ -1,0 +1,149 @@
+"""hallctl provision as a technician uses it: a device's config from the hall's file, written to
+a board (MicroPython's REPL behind a pseudo-terminal) and checked there, secrets never shown."""
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from firmware.texts import printer_texts
+from host_sim.realtime import FakePrinter, ReplBoard, VirtualBoard
+from hallctl.provision import clip_table
+
+HALLCTL = str(Path(sys.executable).parent / "hallctl")
+HALL = Path(__file__).resolve().parents[1] / "tools" / "hallctl" / "hall.example.json"
+PSK = "wifi-sekrit-7781"
+
+
+def hallctl(*args, env=None, timeout=120):
+    environ = dict(os.environ)
+    environ.pop("QMS_WIFI_PSK", None)
+    environ.update(env or {})
+    return subprocess.run([HALLCTL] + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=timeout, env=environ, stdin=subprocess.DEVNULL)
+
+
+def host_hall(tmp_path):
+    """The example hall with its devices on the host board (the unix port)."""
+    doc = json.loads(HALL.read_text(encoding="utf-8"))
+    for dev in doc["devices"]:
+        dev["board"] = "host"
+    path = tmp_path / "hall.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.micropython
+def test_a_provisioned_dispenser_boots_with_the_halls_own_texts(tmp_path):
+    hall = host_hall(tmp_path)
+    made = hallctl("provision", hall, "disp-1", "--out", tmp_path / "disp-1.json")
+    assert made.returncode == 0, made.stderr
+    assert "printer texts for A, B" in made.stdout
+    assert stat.S_IMODE((tmp_path / "disp-1.json").stat().st_mode) == 0o600
+    board = ReplBoard(tmp_path / "device")
+    try:
+        flashed = hallctl("flash", "--port", board.path, "--board", "host", "--config",
+                          tmp_path / "disp-1.json")
+        assert flashed.returncode == 0, flashed.stderr
+        # Provisioned again on the device itself: config.json replaced and checked there.
+        again = hallctl("provision", hall, "disp-1", "--port", board.path)
+        assert again.returncode == 0, again.stderr
+        assert "config.json on %s, verified by SHA-256" % board.path in again.stdout
+    finally:
+        board.close()
+    config = json.loads((board.root / "config.json").read_text(encoding="utf-8"))
+    texts = printer_texts(config["texts"])
+    assert texts["hall"].decode("gb18030") == "东城区政务服务中心"
+    assert texts["services"]["A"]["name"].decode("gb18030") == "社保"
+    assert [m.decode("gb18030") for m in texts["services"]["A"]["materials"]] == ["身份证"]
+    printer = FakePrinter()                 # the device starts from what was written to it
+    device = VirtualBoard(board.root, tmp_path, config, printer=printer)
+    device.close()
+    printer.close()
+
+
+def test_a_device_on_mqtt_gets_its_credentials_and_nobody_sees_them(tmp_path):
+    hall = host_hall(tmp_path)
+    broker = hallctl("broker-config", hall, "--out", tmp_path / "broker")
+    assert broker.returncode == 0, broker.stderr
+    password = json.loads((tmp_path / "broker" / "credentials.json").read_text())["disp-2"]
+    out = tmp_path / "disp-2.json"
+    proc = hallctl("provision", hall, "disp-2", "--out", out, "--credentials",
+                   tmp_path / "broker", env={"QMS_WIFI_PSK": PSK})
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads(out.read_text(encoding="utf-8"))
+    assert config["wifi"] == {"ssid": "hall-iot", "psk": PSK}
+    assert config["mqtt"] == {"host": "10.0.0.2", "port": 1883, "user": "disp-2",
+                              "password": password}
+    assert "password set" in proc.stdout
+    for secret in (PSK, password):
+        assert secret not in proc.stdout + proc.stderr
+    # Without the Wi-Fi password in the environment (and no terminal to ask on): refused.
+    missing = hallctl("provision", hall, "disp-2", "--out", out)
+    assert missing.returncode == 2 and missing.stderr.startswith("hallctl: QMS_WIFI_PSK: not set")
+
+
+def test_a_hub_gets_the_halls_routing_and_its_devices_without_secrets(tmp_path):
+    hall = host_hall(tmp_path)
+    proc = hallctl("provision", hall, "hub-1", "--out", tmp_path / "out" / "config.json")
+    assert proc.returncode == 0, proc.stderr
+    routing = json.loads((tmp_path / "out" / "hall.json").read_text(encoding="utf-8"))
+    assert routing["services"][0]["name"] == "社保"
+    devices = json.loads((tmp_path / "out" / "devices.json").read_text(encoding="utf-8"))
+    assert {d["id"] for d in devices} == {"disp-1", "disp-2", "caller-1", "caller-2", "eval-1",
+                                          "eval-2", "display-1"}
+
+
+def test_callers_and_evaluators_get_the_glyphs_they_show(tmp_path):
+    hall = host_hall(tmp_path)
+    for ident, must in (("caller-1", ["号窗口", "A", "7"]), ("eval-1", ["请对本次服务评价", "张", "四"])):
+        out = tmp_path / (ident + ".json")
+        proc = hallctl("provision", hall, ident, "--out", out)
+        assert proc.returncode == 0, proc.stderr
+        glyphs = json.loads(out.read_text(encoding="utf-8"))["glyphs"]
+        for token in must:
+            assert token in glyphs and bytes.fromhex(glyphs[token]).strip(b"\0"), token
+
+
+def test_the_voice_cards_clips_are_laid_out_by_number(tmp_path):
+    hall = host_hall(tmp_path)
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    for word in clip_table().values():
+        (recordings / (word + ".mp3")).write_bytes(b"ID3" + word.encode("utf-8"))
+    (recordings / "窗口.mp3").unlink()
+    sd = tmp_path / "sd"
+    short = hallctl("provision", hall, "caller-1", "--out", tmp_path / "c.json", "--sd", sd,
+                    "--recordings", recordings)
+    assert short.returncode == 2
+    assert short.stderr == "hallctl: %s: no recording for 1 clips: 窗口 (expected WORD.mp3)\n" % recordings
+    (recordings / "窗口.mp3").write_bytes(b"ID3window")
+    proc = hallctl("provision", hall, "caller-1", "--out", tmp_path / "c.json", "--sd", sd,
+                   "--recordings", recordings)
+    assert proc.returncode == 0, proc.stderr
+    assert (sd / "mp3" / "0040.mp3").read_bytes() == "ID3请".encode("utf-8")     # CLIP_PLEASE
+    assert (sd / "mp3" / "0001.mp3").read_bytes() == b"ID3A"
+    assert "0043.mp3\t窗口" in (sd / "clips.txt").read_text(encoding="utf-8")
+
+
+def test_provision_refuses_with_the_file_the_key_and_the_reason(tmp_path):
+    hall = host_hall(tmp_path)
+    unknown = hallctl("provision", hall, "disp-9", "--out", tmp_path / "x.json")
+    assert unknown.returncode == 2 and "devices: no device 'disp-9'" in unknown.stderr
+    doc = json.loads(hall.read_text(encoding="utf-8"))
+    doc["devices"][1]["service_keys"].append({"service": "Z"})
+    doc["devices"][3]["window"] = 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    proc = hallctl("provision", bad, "disp-1", "--out", tmp_path / "x.json")
+    assert proc.stderr == ("hallctl: %s: devices[1].service_keys: service 'Z' is not in "
+                           "routing.services\n" % bad)
+    proc = hallctl("provision", bad, "caller-1", "--out", tmp_path / "x.json")
+    assert proc.stderr == ("hallctl: %s: devices[3]: window: a caller belongs to a window "
+                           "1..250, got 0\n" % bad)
+    gone = hallctl("provision", hall, "disp-1", "--port", "/dev/no-such-tty")
+    assert gone.returncode == 2 and gone.stderr == "hallctl: /dev/no-such-tty: no such port\n"
+    assert not (tmp_path / "x.json").exists()
