@@ -5,12 +5,57 @@ from firmware.node import Node
 from firmware.roles.hub import HubRole
 from protocol.bus import BusMaster
 
-UNIX_FROM_2000 = 946684800     # MicroPython's ESP32 epoch is 2000-01-01
+UNIX_FROM_2000 = 946684800     # some MicroPython ports count time from 2000-01-01
+
+
+def utc_now():
+    # UTC seconds since 1970, whichever epoch this port's time.time() counts from.
+    import time
+    return int(time.time()) + (UNIX_FROM_2000 if time.gmtime(0)[0] == 2000 else 0)
+
+
+class HubConsole:
+    # The hub's service console: its USB port on an ESP32, a pseudo-terminal on the unix port.
+    # The line `qms status` gets the whole hall back as one JSON line (hallctl status --port);
+    # anything else is ignored, so the console stays usable for a person too.
+    QUERY = b"qms status"
+
+    def __init__(self, stream, role, info=None):
+        self.stream = stream
+        self.role = role
+        self.info = info            # callable -> the hub's own fw, uptime, free heap, reset cause
+        self.line = bytearray()
+        self.buf = bytearray(64)
+
+    def poll(self, utc):
+        stream = self.stream
+        while stream.any():
+            n = stream.readinto(self.buf)
+            if not n:
+                break
+            for k in range(n):
+                b = self.buf[k]
+                if b == 10 or b == 13:
+                    if bytes(self.line).strip() == self.QUERY:
+                        self.answer(utc)
+                    self.line = bytearray()
+                elif len(self.line) < 32:
+                    self.line.append(b)
+
+    def answer(self, utc):
+        import json
+        hub = self.info() if self.info is not None else {}
+        stream = self.stream
+        stream.write(json.dumps(self.role.hall_status(utc, hub)).encode())
+        stream.write(b"\n")
 
 
 class HubRuntime:
-    def __init__(self, core, devices, bus, now, watchdog=None, baud=115200, reply_us=3000):
+    def __init__(self, core, devices, bus, now, watchdog=None, baud=115200, reply_us=3000,
+                 console=None, info=None):
+        # console: a stream (any/readinto/write) for hallctl status, or None.
         self.role = HubRole(core, devices)
+        self.console = HubConsole(console, self.role, info) if console is not None else None
         self.node = Node(0, self.role, "hub", now, queue_max=max(64, 8 * len(devices)))
         self.master = BusMaster(self.node, [d["bus_address"] for d in devices], baud=baud,
                                 reply_us=reply_us)
@@ -29,6 +74,8 @@ class HubRuntime:
         if utc != self.last_second:
             self.last_second = utc
             self.role.tick(utc)
+            if self.console is not None:
+                self.console.poll(utc)
         out = self.master.step(us, ms, utc)
         if out:
             bus.write(out)
@@ -39,7 +86,7 @@ class HubRuntime:
         import asyncio
         import time
         while True:
-            self.step(time.ticks_us(), time.ticks_ms(), time.time() + UNIX_FROM_2000)
+            self.step(time.ticks_us(), time.ticks_ms(), utc_now())
             await asyncio.sleep_ms(period_ms)
 
 

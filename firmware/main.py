@@ -70,7 +70,8 @@ def device_main():
         shell = MqttShell(config, mqtt["host"], mqtt.get("port", 1883), seed=start,
                           store="/mqtt-queue.json")
     if config["role"] == "hub":
-        runtime = _hub_runtime(uarts, start)
+        runtime = _hub_runtime(uarts["bus"], start, esp32.Console(),
+                               lambda: dict(esp32.info(start, cause), id=config["id"]), esp32.watchdog())
     else:
         runtime = DeviceRuntime(config, uarts, esp32.Panel(board, config), start,
                                 keys=esp32.keys(board["keys"]), watchdog=esp32.watchdog(),
@@ -100,22 +101,22 @@ def _mqtt_loop(runtime, shell):
     return run
 
 
-def _hub_runtime(uarts, start):
-    # The hub on an ESP32: the routing core with its journal on flash (/journal.bin, replayed
-    # at boot), the hall from /hall.json, its devices from /devices.json.
+def _hub_runtime(bus, start, console, info, watchdog=None, root="/"):
+    # The hub: the routing core with its journal on flash (journal.bin, replayed at boot), the
+    # hall from hall.json, its devices from devices.json, all in root; `qms status` answered
+    # on the console.
     import json
     from firmware.routing.config import HallConfig
     from firmware.routing.core import RoutingCore
     from firmware.routing.journal import FileStorage
     from firmware.hubrun import HubRuntime
-    from firmware.hw import esp32
-    with open("/hall.json") as f:
-        hall = HallConfig(json.load(f), "/hall.json")
-    with open("/devices.json") as f:
+    with open(root + "hall.json") as f:
+        hall = HallConfig(json.load(f), root + "hall.json")
+    with open(root + "devices.json") as f:
         devices = json.load(f)
-    import time
-    core = RoutingCore.recover(hall, FileStorage("/journal.bin"), time.time() + 946684800)
-    return HubRuntime(core, devices, uarts["bus"], start, esp32.watchdog())
+    from firmware.hubrun import utc_now
+    core = RoutingCore.recover(hall, FileStorage(root + "journal.bin"), utc_now())
+    return HubRuntime(core, devices, bus, start, watchdog, console=console, info=info)
 
 
 def host_main(argv):
@@ -127,7 +128,7 @@ def host_main(argv):
 
     if len(argv) < 2:
         print("usage: micropython -m firmware.main CONFIG.json bus=PTY|mqtt=HOST:PORT "
-              "[printer=PTY] [voice=PTY]")
+              "[printer=PTY] [voice=PTY] [console=PTY (a hub)]")
         sys.exit(2)
     try:
         config = devconfig.load(argv[0])
@@ -145,6 +146,15 @@ def host_main(argv):
             uarts[name] = PtyUART(path)
     panel = StdioPanel()
     start = time.ticks_ms()
+    if config["role"] == "hub":          # hall.json, devices.json, journal.bin beside the config
+        root = argv[0].rpartition("/")[0]
+        runtime = _hub_runtime(uarts["bus"], start, uarts.get("console"),
+                               lambda: dict(info(), id=config["id"],
+                                            uptime=time.ticks_diff(time.ticks_ms(), start) // 1000),
+                               root=root + "/" if root else "")
+        panel.event("ready", config["id"])
+        asyncio.run(runtime.run())
+        return
     if broker is None:
         runtime = DeviceRuntime(config, uarts, panel, start, info=info,
                                 first_seq=config["bus_address"] * 7)

@@ -37,6 +37,12 @@ def topic(hall, device, direction, name):
     return "%s/%s/%s/%s/%s" % (ROOT, hall, device, direction, name)
 
 
+def hall_status_topic(hall):
+    # Retained by the hub: the whole hall's device table, for operators (hallctl status --mqtt).
+    _check_id("hall", hall)
+    return "%s/%s/hub/hall" % (ROOT, hall)
+
+
 def status_topic(hall, device):
     _check_id("hall", hall)
     _check_id("device", device)

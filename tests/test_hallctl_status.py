@@ -88,3 +88,59 @@ def test_monitor_shows_what_a_device_says_and_counts_noise(board):
     assert any("rejected" in x for x in lines)              # the noise, shown and counted
     text = hallctl("monitor", "--port", board.cable.b_path, "--poll", "--seconds", "1")
     assert text.returncode == 0 and text.stdout.strip().endswith("rejected")
+
+
+@pytest.mark.micropython
+def test_status_of_the_whole_hall_from_the_hubs_console(tmp_path):
+    # The hub (MicroPython, its routing core and journal) masters a line with one dispenser on
+    # it; a caller it expects is missing. hallctl on the hub's console sees the whole hall.
+    from host_sim.realtime import VirtualCable
+    from hallctl import mpybuild
+    from test_virtual_boards import CALLER
+    build = build_mpy()
+    printer = FakePrinter()
+    disp = VirtualBoard(build, tmp_path, DISPENSER, printer=printer)
+    disp.port.close()
+    hub_dir = tmp_path / "hub"
+    hub_dir.mkdir()
+    example = json.loads((Path(__file__).resolve().parents[1] / "tools" / "hallctl" /
+                          "hall.example.json").read_text(encoding="utf-8"))
+    (hub_dir / "config.json").write_text(json.dumps({"id": "hub-1", "role": "hub",
+                                                     "hall": "district-1", "board": "host"}))
+    (hub_dir / "hall.json").write_text(json.dumps(example["routing"], ensure_ascii=False))
+    (hub_dir / "devices.json").write_text(json.dumps([
+        {k: DISPENSER[k] for k in ("id", "role", "bus_address")},
+        {k: CALLER[k] for k in ("id", "role", "bus_address", "window")}]))
+    console = VirtualCable()
+    hub = subprocess.Popen(
+        [mpybuild.micropython(), "-X", "heapsize=512K", "-m", "firmware.main",
+         str(hub_dir / "config.json"), "bus=" + disp.cable.b_path, "console=" + console.a_path],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=dict(__import__("os").environ, MICROPYPATH=str(build) + ":.frozen"))
+    try:
+        rows = {}
+        deadline = __import__("time").monotonic() + 30
+        while __import__("time").monotonic() < deadline:
+            proc = hallctl("status", "--port", console.b_path, "--json", "--timeout", "3")
+            assert proc.returncode == 0, proc.stderr + (hub.stdout.read1(4096).decode()
+                                                        if hub.poll() is not None else "")
+            rows = {r["id"]: r for r in map(json.loads, proc.stdout.splitlines())}
+            if rows["disp-1"]["online"] and rows["disp-1"]["fw"]:
+                break
+        assert rows["hub-1"]["role"] == "hub" and rows["hub-1"]["free_heap"] > 0
+        assert rows["disp-1"]["online"] and rows["disp-1"]["fw"] == "host"
+        assert rows["disp-1"]["printer"] == "ok" and rows["disp-1"]["last_seen"] <= 5
+        assert rows["caller-1"]["online"] is False and rows["caller-1"]["last_seen"] is None
+        shown = hallctl("status", "--port", console.b_path)
+        lines = shown.stdout.splitlines()
+        assert lines[0] == "hall district-1: 2 devices, 1 offline; waiting A 0, B 0"
+        assert lines[1].split()[:5] == ["id", "address", "role", "window", "online"]
+        caller = [line for line in lines if line.startswith("caller-1")][0]
+        assert caller.split()[1:5] == ["33", "caller", "1", "NO"]
+    finally:
+        hub.kill()
+        hub.wait()
+        console.close()
+        disp.port = serial.Serial(disp.cable.b_path, 115200, timeout=0)
+        disp.close()
+        printer.close()

@@ -126,6 +126,24 @@ def test_a_service_through_mosquitto_with_micropython_devices(tmp_path, broker):
             hall.pump()
         assert hall.core.stats.staff_ratings["S1"][1] == 2
         assert hall.core.stats.window_served[0] == 2
+        # An operator reads the whole hall from the status the hub keeps retained.
+        hall.hub.publish_status(hall.hub.now()[1])
+        hallctl = str(Path(sys.executable).parent / "hallctl")
+        target = "127.0.0.1:%d" % broker.port
+        proc = subprocess.run([hallctl, "status", "--mqtt", target, "--json"],
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
+        rows = {r["id"]: r for r in map(json.loads, proc.stdout.splitlines())}
+        assert set(rows) == {"hub", "disp-1", "caller-1", "eval-1", "display-1"}
+        assert all(r["online"] for r in rows.values()) and rows["caller-1"]["window"] == 1
+        assert rows["disp-1"]["printer"] == "ok" and rows["disp-1"]["fw"] == "host"
+        shown = subprocess.run([hallctl, "status", "--mqtt", target], capture_output=True,
+                               text=True, timeout=30)
+        assert shown.stdout.startswith("hall district-1: 4 devices, 0 offline; waiting A 0")
+        other = subprocess.run([hallctl, "status", "--mqtt", target, "--hall", "elsewhere",
+                                "--timeout", "1"], capture_output=True, text=True, timeout=30)
+        assert other.returncode == 2 and other.stderr == (
+            "hallctl: %s: no hub has published a hall status for hall elsewhere in 1 s\n" % target)
     finally:
         hall.close()
         spy.loop_stop()

@@ -59,6 +59,30 @@ def watchdog(timeout_ms=8000):
 
 
 
+class Console:
+    # The USB console as a stream the hub's service console reads without blocking.
+    def __init__(self):
+        import select
+        import sys
+        self.poller = select.poll()
+        self.poller.register(sys.stdin, select.POLLIN)
+        self.stdin = sys.stdin
+        self.stdout = sys.stdout
+
+    def any(self):
+        return 1 if self.poller.poll(0) else 0
+
+    def readinto(self, buf):
+        ch = self.stdin.read(1)                   # one character: never waits for more
+        if not ch:
+            return 0
+        buf[0] = ord(ch) & 0xFF
+        return 1
+
+    def write(self, data):
+        self.stdout.write(data.decode())
+
+
 def reset_cause():
     # machine.reset_cause() -> protocol codes.RESET_CAUSES.
     cause = machine.reset_cause()

@@ -172,7 +172,10 @@ class HubRole:
             self._reshow(dev)
 
     def _reshow(self, dev):
-        # A caller's board shows its window's state again (after contact or a reboot).
+        # A caller's board shows its window's state again (after contact or a reboot), and a
+        # device not yet heard of reports its status now rather than in up to 30 s.
+        if dev.status is None:
+            self._send(dev.address, {"type": "status_request"})
         if dev.role == "caller" and self.core.cfg.window(dev.window) >= 0:
             self._window_state(self.core.cfg.window(dev.window))
 
@@ -188,6 +191,15 @@ class HubRole:
             if dev.online and dev.last_seen is not None and now - dev.last_seen > self.OFFLINE_AFTER_S:
                 dev.online = False
                 self._offline(dev)
+
+    def hall_status(self, now, hub=None):
+        # The whole hall for an operator (hallctl status): the hub itself, then every device.
+        core = self.core
+        waiting = {}
+        for k in range(len(core.cfg.services)):
+            waiting[core.cfg.services[k][0]] = core.waiting(k)
+        return {"hall": core.cfg.hall, "now": now, "hub": hub or {}, "waiting": waiting,
+                "devices": self.status_table()}
 
     def status_table(self):
         # One row per device, for hallctl status: no secrets are held here to leak.

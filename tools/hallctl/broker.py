@@ -17,7 +17,7 @@ from pathlib import Path
 from hallctl.errors import CommandError
 from protocol.schema import valid_id
 
-RESERVED = ("hub", "all")
+RESERVED = ("hub", "all", "operator")
 ITERATIONS = 101            # mosquitto_passwd's default for $7$ (PBKDF2-SHA512)
 
 
@@ -78,6 +78,12 @@ def acl(hall):
         "topic read qms/%s/+/up/#" % hall,
         "topic read qms/%s/+/status" % hall,
         "topic write qms/%s/+/down/#" % hall,
+        "topic write qms/%s/hub/hall" % hall,
+        "",
+        "# Operators (hallctl status --mqtt): the hall's status, nothing else.",
+        "user operator",
+        "topic read qms/%s/hub/hall" % hall,
+        "topic read qms/%s/+/status" % hall,
         ""])
 
 
@@ -104,7 +110,7 @@ class BrokerConfig:
         if args.keep and creds_path.exists():
             old = json.loads(creds_path.read_text(encoding="utf-8"))
         creds = {}
-        for ident in ["hub"] + [d["id"] for d in devices]:
+        for ident in ["hub", "operator"] + [d["id"] for d in devices]:
             creds[ident] = old.get(ident) or secrets.token_urlsafe(18)
         written = []
 
@@ -127,6 +133,6 @@ class BrokerConfig:
             write("bridge.conf", bridge_config(hall, args.central))
         for path in written:
             stdout.write("wrote %s\n" % path)
-        stdout.write("%d devices and the hub; passwords are in %s (not shown)\n"
+        stdout.write("%d devices, the hub and an operator account; passwords are in %s (not shown)\n"
                      % (len(devices), creds_path))
         return 0

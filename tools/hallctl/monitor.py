@@ -7,7 +7,7 @@ import json
 import time
 
 from hallctl.frame_cmd import message_json
-from hallctl.status import boundaries, open_port
+from hallctl.status import boundaries, open_port, read_some
 from protocol.bus import poll_frame
 from protocol.frame import FRAME, REJECTED, StreamDecoder, header
 
@@ -39,7 +39,7 @@ class Monitor:
                 if args.poll and now - last_poll > 0.02:
                     ser.write(poll)
                     last_poll = now
-                for result in boundaries(ser, decoder):
+                for result in boundaries(read_some(ser), decoder):
                     t = time.monotonic() - start
                     if result == FRAME:
                         if decoder.type_id == POLL and not args.polls:

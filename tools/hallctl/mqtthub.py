@@ -8,6 +8,7 @@ Topics and JSON are protocol/SPEC.md section 3, readable with `mosquitto_sub -v 
         hub.pump()          # deliver what came, run the timers, publish what is due
     hub.stop()
 """
+import json
 import queue
 import socket
 import time
@@ -15,10 +16,12 @@ import time
 import paho.mqtt.client as paho
 
 from firmware.hubrun import HubMqtt
-from protocol.mqtt import status_payload, status_topic
+from protocol.mqtt import hall_status_topic, status_payload, status_topic
 
 
 class MqttHub:
+    STATUS_EVERY_S = 10          # the retained hall status for operators, this often
+
     def __init__(self, core, devices, hall, host, port=1883, user=None, password=None,
                  tls=None, utc0=None, speed=1.0):
         # devices: the hall's device configs (id, role, bus_address, window). speed: hall seconds
@@ -42,6 +45,7 @@ class MqttHub:
         self.speed = speed
         self.connected = False
         self.received = 0
+        self.next_status = 0.0
 
     def _connected(self, client, userdata, flags, reason, properties=None):
         self.connected = not reason.is_failure
@@ -80,6 +84,19 @@ class MqttHub:
             pass
         for topic, payload, qos in self.hub.step(ms, utc):
             self.client.publish(topic, payload, qos=qos)
+        if self.connected and time.monotonic() >= self.next_status:
+            self.next_status = time.monotonic() + self.STATUS_EVERY_S
+            self.publish_status(utc)
+
+    def publish_status(self, utc):
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            fw = version("hallqms")
+        except PackageNotFoundError:
+            fw = "dev"
+        hub = {"id": "hub", "fw": fw, "uptime": int(time.monotonic() - self.t0)}
+        doc = self.hub.role.hall_status(utc, hub)
+        self.client.publish(hall_status_topic(self.hall), json.dumps(doc), qos=1, retain=True)
 
     def stats(self):
         return {"received": self.received, "dropped": self.hub.carrier.dropped,

@@ -1,7 +1,11 @@
-"""hallctl status --port PORT: what a device on a serial line says of itself. hallctl takes the
-hub's place on the line: it asks for a status report (status_request) and polls every address
-(SPEC.md 2.5) until the device answers, then shows role, firmware, uptime, reset cause, free
-heap, link errors, printer and RSSI as a table, or as JSON with --json.
+"""hallctl status --port PORT | --mqtt HOST[:PORT]: what the devices say of themselves.
+
+On a port with one device, hallctl takes the hub's place on the line: it asks for a status
+report (status_request) and polls every address (SPEC.md 2.5) until the device answers. On the
+hub's console port it sends the line `qms status` and the hub answers for the whole hall. With
+--mqtt it reads the hall status the hub keeps retained on the broker (qms/HALL/hub/hall).
+A table (role, window, online, last seen, firmware, uptime, reset cause, free heap, link
+errors, printer, RSSI), or with --json one JSON object per device.
 """
 import json
 import time
@@ -17,6 +21,9 @@ STATUS_REQUEST = 0x08
 STATUS = 0x04
 COLUMNS = ("address", "role", "fw", "uptime_s", "reset_cause", "free_heap", "rx_errors",
            "retries", "give_ups", "printer", "rssi")
+HALL_COLUMNS = ("id", "address", "role", "window", "online", "last_seen", "fw", "uptime_s",
+                "reset_cause", "free_heap", "rx_errors", "printer", "rssi")
+HUB_QUERY = b"\r\nqms status\r\n"
 
 
 def _name(table, code):
@@ -37,39 +44,110 @@ def open_port(port, baud=115200):
 
 
 def ask(ser, timeout):
-    # Ask and poll until a status arrives; returns (address, status message) or None.
+    """Ask until someone answers: ("device", address, status message) from a device on the
+    line, ("hall", document) from a hub's console, or None. A device answers within the first
+    half second, before the hub's text query is ever written to its line."""
     decoder = StreamDecoder()
     request = b"\x00" + bytes(encode_frame(BROADCAST, HUB, 0, 0, STATUS_REQUEST, b""))
     poll = b"\x00" + bytes(poll_frame(1, 254, True))
     deadline = time.monotonic() + timeout
     asked = 0.0
+    rounds = 0
+    text = bytearray()
     while time.monotonic() < deadline:
         now = time.monotonic()
         if now - asked > 0.5:
-            ser.write(request)
+            ser.write(request if rounds % 2 == 0 else HUB_QUERY)
             asked = now
+            rounds += 1
         ser.write(poll)
         end = time.monotonic() + 0.05
         while time.monotonic() < end:
-            for result in boundaries(ser, decoder):
+            data = read_some(ser)
+            for result in boundaries(data, decoder):
                 if result == FRAME and decoder.type_id == STATUS and decoder.dst == HUB:
                     payload = decoder.payload()
-                    return decoder.src, decode_payload(STATUS, payload, 0, len(payload))
+                    return "device", decoder.src, decode_payload(STATUS, payload, 0, len(payload))
+            text += data
+            doc = hall_reply(text)
+            if doc is not None:
+                return "hall", doc
+            del text[:max(0, len(text) - (1 << 20))]
     return None
 
 
-def boundaries(ser, decoder):
-    # What the port holds now, fed through decoder: yields at each frame boundary (the
-    # decoder's result and fields tell what was there); waits a moment when nothing came.
+def hall_reply(text):
+    # The hub console's answer: a whole line holding a JSON object with the hall's devices.
+    for line in bytes(text).split(b"\n")[:-1]:
+        line = line.strip()
+        if line.startswith(b"{") and b'"devices"' in line:
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and isinstance(doc.get("devices"), list):
+                return doc
+    return None
+
+
+def read_some(ser):
+    # What the port holds now; waits a moment when nothing came.
     data = ser.read(4096)
     if not data:
         time.sleep(0.005)
-        return
+    return data
+
+
+def boundaries(data, decoder):
+    # data fed through decoder: yields at each frame boundary (the decoder's result and fields
+    # tell what was there).
     i = 0
     while i < len(data):
         i = decoder.feed(data, i, len(data))
         if decoder.result:
             yield decoder.result
+
+
+def hall_rows(doc):
+    """One row per device of a hub's hall status, the hub first; times as seconds ago."""
+    now = doc.get("now") or 0
+    hub = doc.get("hub") or {}
+    rows = [{"id": hub.get("id", "hub"), "address": 0, "role": "hub", "window": None,
+             "online": True, "last_seen": 0, "fw": hub.get("fw"), "uptime_s": hub.get("uptime"),
+             "reset_cause": _name(RESET_CAUSES, hub.get("reset_cause", 0)),
+             "free_heap": hub.get("free_heap"), "rx_errors": None, "printer": None,
+             "rssi": hub.get("rssi")}]
+    for dev in doc.get("devices", []):
+        seen = dev.get("last_seen")
+        rows.append({"id": dev["id"], "address": dev["address"], "role": dev["role"],
+                     "window": dev.get("window"), "online": dev["online"],
+                     "last_seen": None if seen is None else max(0, now - seen),
+                     "fw": dev.get("fw"), "uptime_s": dev.get("uptime"),
+                     "reset_cause": None if dev.get("reset_cause") is None
+                     else _name(RESET_CAUSES, dev["reset_cause"]),
+                     "free_heap": dev.get("free_heap"), "rx_errors": dev.get("rx_errors"),
+                     "printer": None if dev.get("printer") is None
+                     else _name(PRINTER_STATES, dev["printer"]),
+                     "rssi": dev.get("rssi")})
+    return rows
+
+
+def cell(column, value):
+    if value is None:
+        return "-"
+    if column == "online":
+        return "yes" if value else "NO"
+    if column == "last_seen":
+        return "%ds ago" % value
+    return str(value)
+
+
+def table(rows, columns, stdout):
+    cells = [[cell(c, r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(line[k]) for line in cells]) for k, c in enumerate(columns)]
+    stdout.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+    for line in cells:
+        stdout.write("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() + "\n")
 
 
 def row(address, msg):
@@ -83,7 +161,12 @@ def row(address, msg):
 class Status:
     @staticmethod
     def add_arguments(parser):
-        parser.add_argument("--port", required=True, help="the device's serial port")
+        where = parser.add_mutually_exclusive_group(required=True)
+        where.add_argument("--port", help="a device's serial port, or the hub's console")
+        where.add_argument("--mqtt", metavar="HOST[:PORT]", help="the hall's broker")
+        parser.add_argument("--hall", help="with --mqtt: which hall (default: every hall there)")
+        parser.add_argument("--user", help="with --mqtt: the broker account (its password "
+                                           "from QMS_MQTT_PASSWORD)")
         parser.add_argument("--baud", type=int, default=115200)
         parser.add_argument("--timeout", type=float, default=5.0,
                             help="seconds to wait for the device (default 5)")
@@ -91,6 +174,11 @@ class Status:
 
     @staticmethod
     def run(args, stdin, stdout):
+        if args.mqtt:
+            halls = mqtt_status(args.mqtt, args.hall, args.user, args.timeout)
+            for k, doc in enumerate(halls):
+                show_hall(doc, args.json, stdout, heading=len(halls) > 1)
+            return 0
         ser = open_port(args.port, args.baud)
         try:
             got = ask(ser, args.timeout)
@@ -99,11 +187,75 @@ class Status:
         if got is None:
             raise CommandError("%s: no device answered in %g s (wrong port, baud %d, or not "
                                "running the firmware?)" % (args.port, args.timeout, args.baud))
-        r = row(*got)
+        if got[0] == "hall":
+            show_hall(got[1], args.json, stdout)
+            return 0
+        r = row(*got[1:])
         if args.json:
             stdout.write(json.dumps(r) + "\n")
             return 0
-        widths = [max(len(c), len(str(r[c]))) for c in COLUMNS]
-        stdout.write("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)).rstrip() + "\n")
-        stdout.write("  ".join(str(r[c]).ljust(w) for c, w in zip(COLUMNS, widths)).rstrip() + "\n")
+        table([r], COLUMNS, stdout)
         return 0
+
+
+def show_hall(doc, as_json, stdout, heading=False):
+    rows = hall_rows(doc)
+    if as_json:
+        for r in rows:
+            stdout.write(json.dumps(dict(r, hall=doc.get("hall"))) + "\n")
+        return
+    offline = sum(1 for r in rows if not r["online"])
+    waiting = doc.get("waiting") or {}
+    stdout.write("hall %s: %d devices, %d offline; waiting %s\n" % (
+        doc.get("hall"), len(rows) - 1, offline,
+        ", ".join("%s %d" % kv for kv in sorted(waiting.items())) or "-"))
+    table(rows, HALL_COLUMNS, stdout)
+
+
+def mqtt_status(target, hall, user, timeout):
+    """The hall status documents the hubs keep retained on a broker."""
+    import os
+    import paho.mqtt.client as mqtt
+    host, _, port = target.partition(":")
+    topic = "qms/%s/hub/hall" % (hall or "+")
+    got = {}
+    failed = []
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    if user:
+        client.username_pw_set(user, os.environ.get("QMS_MQTT_PASSWORD"))
+
+    def connected(client, userdata, flags, reason, properties=None):
+        if reason.is_failure:
+            failed.append(str(reason))
+        else:
+            client.subscribe(topic, qos=1)
+
+    def message(client, userdata, msg):
+        try:
+            doc = json.loads(msg.payload)
+        except ValueError:
+            return
+        if isinstance(doc, dict) and isinstance(doc.get("devices"), list):
+            got[msg.topic] = doc
+    client.on_connect = connected
+    client.on_message = message
+    try:
+        client.connect(host, int(port or 1883), keepalive=30)
+    except (OSError, ValueError) as exc:
+        raise CommandError("%s: cannot reach the broker: %s" % (target, getattr(
+            exc, "strerror", None) or exc)) from None
+    deadline = time.monotonic() + timeout
+    quiet = None
+    while time.monotonic() < deadline and not failed:
+        client.loop(0.05)
+        if got and quiet is None:
+            quiet = time.monotonic() + 0.3         # let the other halls' retained ones arrive
+        if quiet is not None and time.monotonic() > quiet:
+            break
+    client.disconnect()
+    if failed:
+        raise CommandError("%s: the broker refused us: %s" % (target, failed[0]))
+    if not got:
+        raise CommandError("%s: no hub has published a hall status%s in %g s" % (
+            target, " for hall %s" % hall if hall else "", timeout))
+    return [got[t] for t in sorted(got)]
