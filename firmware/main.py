@@ -103,12 +103,12 @@ def _mqtt_loop(runtime, shell):
 
 def _hub_runtime(bus, start, console, info, watchdog=None, root="/"):
     # The hub: the routing core with its journal on flash (journal.bin, replayed at boot), the
-    # hall from hall.json, its devices from devices.json, all in root; `qms status` answered
-    # on the console.
+    # hall from hall.json, its devices from devices.json, closed days in days.bin, all in root;
+    # `qms status` answered on the console.
     import json
     from firmware.routing.config import HallConfig
     from firmware.routing.core import RoutingCore
-    from firmware.routing.journal import FileStorage
+    from firmware.routing.journal import DayArchive, FileStorage
     from firmware.hubrun import HubRuntime
     with open(root + "hall.json") as f:
         hall = HallConfig(json.load(f), root + "hall.json")
@@ -116,6 +116,7 @@ def _hub_runtime(bus, start, console, info, watchdog=None, root="/"):
         devices = json.load(f)
     from firmware.hubrun import utc_now
     core = RoutingCore.recover(hall, FileStorage(root + "journal.bin"), utc_now())
+    core.on_day_closed = DayArchive(FileStorage(root + "days.bin")).add    # for hallctl report
     return HubRuntime(core, devices, bus, start, watchdog, console=console, info=info)
 
 

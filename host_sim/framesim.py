@@ -878,6 +878,7 @@ class FrameHall:
         recorded = sum(sum(counts) for counts in core.stats.staff_ratings.values())
         result.rating_rejects = sum(core.stats.rating_rejects)
         core.out = []
+        core.on_day_closed = result.days.append
         core.close_day(self._utc())
         self._absorb(self._utc())
         core.out = []

@@ -37,6 +37,7 @@ class DayResult:
     ratings: list = field(default_factory=list)        # (window number, staff, service, level)
     rating_rejects: int = 0
     alerts: dict = field(default_factory=dict)          # kind -> count
+    days: list = field(default_factory=list)            # the hub's day summaries (days.bin)
     busy: dict = field(default_factory=dict)            # window number -> seconds serving
     staffed: dict = field(default_factory=dict)         # window number -> seconds open
     queue: list = field(default_factory=list)           # (seconds since midnight, waiting)
@@ -141,6 +142,7 @@ class HallDay:
                     self.progress((now - sc.at(sc.start)) / (end - sc.at(sc.start)))
         for window, (name, started) in self.serving.items():   # staff stop where the day ends
             self.result.busy[window] = self.result.busy.get(window, 0) + end - started
+        self.core.on_day_closed = self.result.days.append
         self.core.close_day(end)
         self._absorb(end)
         self._finish_figures()

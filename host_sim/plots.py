@@ -3,13 +3,14 @@ utilisation, satisfaction by window, and estimated against actual wait."""
 from pathlib import Path
 
 from firmware.routing.core import FINISHED
+from hallctl.glyphs import use_cjk_font
 
 
 def write(out, scenario, result, s):
     import matplotlib
     matplotlib.use("Agg")                      # files only: no screen needed
     import matplotlib.pyplot as plt
-    _chinese_font(matplotlib)
+    use_cjk_font(matplotlib)
 
     out = Path(out)
     served = [t for t in result.tickets if t.how == FINISHED]
@@ -69,15 +70,3 @@ def write(out, scenario, result, s):
     ax.legend()
     save(fig, "estimates.png", "estimated against actual wait")
     return files
-
-
-def _chinese_font(matplotlib):
-    # Labels carry Chinese (满意率, service names): use the CJK font the glyphs come from.
-    from matplotlib import font_manager
-    from hallctl.glyphs import FONT_PATHS
-    for path in FONT_PATHS:
-        if Path(path).exists():
-            font_manager.fontManager.addfont(path)
-            name = font_manager.FontProperties(fname=path).get_name()
-            matplotlib.rcParams["font.family"] = [name, "DejaVu Sans"]
-            return

@@ -140,7 +140,17 @@ def write(out, scenario, result, s):
         w.writerow(["time", "waiting"])
         for seconds, waiting in result.queue:
             w.writerow(["%02d:%02d" % (seconds // 3600, seconds // 60 % 60), waiting])
-    return [out / "report.json", out / "tickets.csv", out / "queue.csv"]
+    written = [out / "report.json", out / "tickets.csv", out / "queue.csv"]
+    if result.days:                  # the hub's archive of the day, as hallctl report reads it
+        from firmware.routing.journal import DayArchive, FileStorage
+        days = out / "days.bin"
+        if days.exists():
+            days.unlink()
+        archive = DayArchive(FileStorage(str(days)))
+        for summary in result.days:
+            archive.add(summary)
+        written.append(days)
+    return written
 
 
 def _local(scenario, utc):

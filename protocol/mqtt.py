@@ -43,6 +43,12 @@ def hall_status_topic(hall):
     return "%s/%s/hub/hall" % (ROOT, hall)
 
 
+def day_topic(hall):
+    # The hub's summary of each closed day (QoS 1, not retained): hallctl collect stores it.
+    _check_id("hall", hall)
+    return "%s/%s/hub/day" % (ROOT, hall)
+
+
 def status_topic(hall, device):
     _check_id("hall", hall)
     _check_id("device", device)

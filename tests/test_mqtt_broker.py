@@ -429,6 +429,32 @@ def test_a_hall_bridged_to_the_centre_is_collected_and_catches_up(tmp_path):
         events(10, 5)                                  # a device repeating itself
         collected(25, 3)
         assert collector.store.count() == 20 and collector.skipped >= 5
+        # The hub closes its day: the summary reaches the centre, and the month report reads it.
+        from firmware.routing.journal import MemoryStorage
+        from hall import at
+        core = RoutingCore(config(), MemoryStorage(), at("09:00"))
+        hub = MqttHub(core, [], HALL, "127.0.0.1", hall_broker.port, utc0=at("09:00"))
+        hub.start(wait_s=10)
+        core.window_open(at("09:00"), 1)
+        core.login(at("09:00"), 1, "S1")
+        core.issue(at("09:00"), "A")
+        core.call_next(at("09:06"), 1)
+        core.start(at("09:07"), 1)
+        core.finish(at("09:17"), 1)
+        core.close_day(at("18:00"))
+        deadline = time.monotonic() + 15
+        day = []
+        while not day and time.monotonic() < deadline:
+            collector.pump()
+            day = collector.store.db.execute("SELECT body FROM events WHERE type = 'day'").fetchall()
+        hub.stop()
+        assert len(day) == 1
+        proc = subprocess.run([str(Path(sys.executable).parent / "hallctl"), "report",
+                               "sqlite:///%s" % db, "--month", "2026-11", "--json"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        overall = json.loads(proc.stdout)["overall"]
+        assert (overall["served"], overall["mean_wait_min"]) == (1, 6.0)
     finally:
         device.loop_stop()
         collector.stop()
@@ -436,7 +462,8 @@ def test_a_hall_bridged_to_the_centre_is_collected_and_catches_up(tmp_path):
         central.stop()
     rows = __import__("sqlite3").connect(str(db)).execute(
         "SELECT hall, device, direction, type FROM events GROUP BY 1, 2, 3, 4").fetchall()
-    assert rows == [(HALL, "disp-1", "up", "ticket_request")]
+    assert set(rows) == {(HALL, "disp-1", "up", "ticket_request"), (HALL, "hub", "day", "day"),
+                         (HALL, "hub", "status", "status")}
 
 
 @pytest.mark.parametrize("args,message", [

@@ -119,6 +119,7 @@ class RoutingCore:
         self.replaying = False
         self.journal_records = 0
         self.compact_every = 20000            # records between snapshots (and at every close of day)
+        self.on_day_closed = None             # callable(day summary dict): the day archive
         self._start_day(now)
 
     # ---- journal ------------------------------------------------------------------------
@@ -386,7 +387,30 @@ class RoutingCore:
         for q in range(len(self.wait_alerted)):
             self.wait_alerted[q] = 0
         self.last_req = {}
+        if self.on_day_closed is not None and not self.replaying:
+            self.on_day_closed(self.day_summary())
         self.stats.close_day(self.day)
+
+    def day_summary(self):
+        # The day's figures with the names that explain them, for the archive that monthly
+        # reports read (hallctl report). Plain lists and dicts: packable and JSON-able.
+        cfg = self.cfg
+        st = self.stats
+        from firmware.clock import civil
+        y, m, d = civil(self.day)
+        return {"v": 1, "hall": cfg.hall, "day": self.day, "date": "%04d-%02d-%02d" % (y, m, d),
+                "services": [s[0] for s in cfg.services], "names": [s[1] for s in cfg.services],
+                "max_wait_s": [s[8] for s in cfg.services], "windows": list(cfg.numbers),
+                "staff": dict(cfg.staff), "levels": st.levels,
+                "issued": list(st.issued), "served": list(st.served_count),
+                "within_max_wait": list(st.within_max_wait), "wait_sum": list(st.wait_sum),
+                "service_sum": list(st.service_sum), "ends": list(st.ends),
+                "window_served": list(st.window_served), "window_busy": list(st.window_busy),
+                "early_stops": list(st.early_stops), "window_ratings": list(st.window_ratings),
+                "service_ratings": list(st.service_ratings),
+                "staff_ratings": {k: list(v) for k, v in st.staff_ratings.items()},
+                "staff_served": dict(st.staff_served), "rating_rejects": list(st.rating_rejects),
+                "refused": st.refused}
 
     # ---- tickets ----------------------------------------------------------------------------
 
@@ -689,7 +713,7 @@ class RoutingCore:
         if result == OK:
             service, number = self.cur_service[w], self.cur_number[w]
             duration = now - self.started[w]
-            self.stats.served(service, w, duration)
+            self.stats.served(service, w, duration, self.staff[w])
             # the window was taken from the call on (the citizen's walk included), which is
             # what spaces one call from the next
             self.estimator.served(service, now - self.first_call[w])
@@ -988,6 +1012,7 @@ class DayStats:
         self.window_ratings = array("H", bytes(2 * 6 * windows))
         self.service_ratings = array("H", bytes(2 * 6 * services))
         self.staff_ratings = {}
+        self.staff_served = {}                                  # staff id -> tickets finished
         self.rating_rejects = array("H", bytes(2 * 7))
         self.estimate_abs_error = 0                            # seconds, summed
         self.estimate_count = 0
@@ -1005,7 +1030,9 @@ class DayStats:
         self.estimate_abs_error += abs(estimate - max(wait, 0))
         self.estimate_count += 1
 
-    def served(self, s, w, duration):
+    def served(self, s, w, duration, staff=None):
+        if staff is not None:
+            self.staff_served[staff] = self.staff_served.get(staff, 0) + 1
         self.served_count[s] += 1
         self.service_sum[s] += max(duration, 0)
         self.window_served[w] += 1
@@ -1047,6 +1074,7 @@ class DayStats:
             for k in range(len(arr)):
                 arr[k] = 0
         self.staff_ratings = {}
+        self.staff_served = {}
         self.estimate_abs_error = self.estimate_count = self.refused = self.idle_alerts = 0
 
     def state(self):
@@ -1055,9 +1083,12 @@ class DayStats:
                 self.early_stops, self.window_ratings, self.service_ratings,
                 dict(self.staff_ratings), self.rating_rejects, self.estimate_abs_error,
                 self.estimate_count, self.refused, self.idle_alerts, self.changes,
-                list(self.closed_days))
+                list(self.closed_days), dict(self.staff_served))
 
     def restore(self, st):
+        # (a snapshot from before staff_served has 19 fields)
+        self.staff_served = dict(st[19]) if len(st) > 19 else {}
+        st = st[:19]
         (self.issued, self.served_count, self.within_max_wait, self.wait_sum, self.service_sum,
          self.ends, self.window_served, self.window_busy, self.early_stops, self.window_ratings,
          self.service_ratings, staff, self.rating_rejects, self.estimate_abs_error,

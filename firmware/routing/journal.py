@@ -279,3 +279,38 @@ def read_records(storage):
         pending = pending[at:]
     if torn or pending:
         storage.truncate(good)
+
+
+KIND_DAY = 3       # body: serialized day summary (RoutingCore.day_summary), in a day archive
+
+
+class DayArchive:
+    # The hub's closed days (days.bin beside the journal), one record each, for monthly
+    # reports (hallctl report). Only the newest `keep` days are kept: a record is about 2 KB
+    # for a mid-size hall, so 100 days fit an ESP32's filesystem.
+    def __init__(self, storage, keep=100):
+        self.storage = storage
+        self.keep = keep
+        self.count = None
+
+    def add(self, summary):
+        if self.count is None:
+            self.count = sum(1 for _ in read_records(self.storage))
+        self.storage.append(record(KIND_DAY, pack(summary)))
+        self.count += 1
+        if self.count > self.keep:
+            drop = self.count - self.keep
+            kept = [record(kind, body) for kind, body in read_records(self.storage)][drop:]
+            self.storage.replace(kept)
+            self.count = len(kept)
+
+
+def read_days(storage):
+    # The day summaries in an archive, oldest first; a day archived twice (a hub that lost
+    # power between archiving and journalling its close) counts once, the later copy.
+    days = {}
+    for kind, body in read_records(storage):
+        if kind == KIND_DAY:
+            summary = unpack(body)[0]
+            days[(summary.get("hall"), summary.get("day"))] = summary
+    return [days[k] for k in sorted(days, key=lambda k: (k[1], str(k[0])))]

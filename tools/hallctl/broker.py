@@ -79,6 +79,7 @@ def acl(hall):
         "topic read qms/%s/+/status" % hall,
         "topic write qms/%s/+/down/#" % hall,
         "topic write qms/%s/hub/hall" % hall,
+        "topic write qms/%s/hub/day" % hall,
         "",
         "# Operators (hallctl status --mqtt): the hall's status, nothing else.",
         "user operator",

@@ -5,7 +5,7 @@ Every failure the user can act on is one line on stderr, `hallctl: ...`, and exi
 import argparse
 import sys
 
-from hallctl import broker, bundle, collect, demo, flash, frame_cmd, monitor, provision, status
+from hallctl import broker, bundle, collect, demo, flash, frame_cmd, monitor, provision, report, status
 from hallctl.errors import CommandError
 
 # (group, command) -> (module with add_arguments/run, help). Later commands join this table.
@@ -19,6 +19,7 @@ COMMANDS = {
                                    "board, verified by hash"),
     ("provision", None): (provision.Provision, "a device's config.json from the hall's file: "
                                                "texts, glyphs, credentials"),
+    ("report", None): (report.Report, "a hall's month: waits, SLA, 满意率, 服务标兵, early stops"),
     ("bundle", None): (bundle.Bundle, "exactly what flash copies to a device, with a manifest of hashes"),
     ("collect", None): (collect.Collect, "store many halls' events from a central broker in a database"),
     ("broker-config", None): (broker.BrokerConfig,

@@ -53,6 +53,8 @@ class Store:
         parts = topic.split("/")
         if len(parts) == 4 and parts[3] == "status":
             hall, device, direction, kind = parts[1], parts[2], "status", "status"
+        elif len(parts) == 4 and parts[2:] == ["hub", "day"]:     # a closed day's summary
+            hall, device, direction, kind = parts[1], "hub", "day", "day"
         elif len(parts) == 5:
             hall, device, direction, kind = parts[1], parts[2], parts[3], parts[4]
         else:
@@ -92,7 +94,8 @@ class Collector:
 
     def _connected(self, client, userdata, flags, reason, properties=None):
         if not reason.is_failure:
-            client.subscribe([("qms/+/+/up/#", 1), ("qms/+/+/down/#", 1), ("qms/+/+/status", 1)])
+            client.subscribe([("qms/+/+/up/#", 1), ("qms/+/+/down/#", 1), ("qms/+/+/status", 1),
+                              ("qms/+/hub/day", 1)])
 
     def start(self):
         self.client.connect_async(self.host, self.port, keepalive=30)

@@ -45,3 +45,14 @@ def prepare(phrases, font_path=None, height=16):
     for token in list(phrases) + list(ASCII):
         glyphs[token] = render(token, font_path, height)[1].hex()
     return glyphs
+
+
+def use_cjk_font(matplotlib):
+    """Plots whose labels carry Chinese (满意率, service names) use the font glyphs come from."""
+    from matplotlib import font_manager
+    for path in FONT_PATHS:
+        if Path(path).exists():
+            font_manager.fontManager.addfont(path)
+            name = font_manager.FontProperties(fname=path).get_name()
+            matplotlib.rcParams["font.family"] = [name, "DejaVu Sans"]
+            return

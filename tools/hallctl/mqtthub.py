@@ -16,17 +16,24 @@ import time
 import paho.mqtt.client as paho
 
 from firmware.hubrun import HubMqtt
-from protocol.mqtt import hall_status_topic, status_payload, status_topic
+from protocol.mqtt import day_topic, hall_status_topic, status_payload, status_topic
 
 
 class MqttHub:
     STATUS_EVERY_S = 10          # the retained hall status for operators, this often
 
     def __init__(self, core, devices, hall, host, port=1883, user=None, password=None,
-                 tls=None, utc0=None, speed=1.0):
+                 tls=None, utc0=None, speed=1.0, archive=None):
         # devices: the hall's device configs (id, role, bus_address, window). speed: hall seconds
-        # per real second for the routing core's clock (tests run a day faster).
+        # per real second for the routing core's clock (tests run a day faster). archive: a
+        # days.bin path: closed days are kept there as well as published (qms/HALL/hub/day),
+        # where hallctl collect stores them for hallctl report.
         self.hall = hall
+        self.archive = None
+        if archive is not None:
+            from firmware.routing.journal import DayArchive, FileStorage
+            self.archive = DayArchive(FileStorage(str(archive)), keep=10000)
+        core.on_day_closed = self._day_closed
         self.hub = HubMqtt(core, devices, hall, 0)
         self.inbox = queue.Queue()
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="hub-%s" % hall)
@@ -87,6 +94,12 @@ class MqttHub:
         if self.connected and time.monotonic() >= self.next_status:
             self.next_status = time.monotonic() + self.STATUS_EVERY_S
             self.publish_status(utc)
+
+    def _day_closed(self, summary):
+        if self.archive is not None:
+            self.archive.add(summary)
+        self.client.publish(day_topic(self.hall), json.dumps(summary, ensure_ascii=False),
+                            qos=1)
 
     def publish_status(self, utc):
         from importlib.metadata import PackageNotFoundError, version
