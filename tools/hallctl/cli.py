@@ -1,4 +1,6 @@
-"""hallctl entry point: a table from command name to handler, argparse for the options.
+"""hallctl: the technicians' and operators' tool for a queue-management hall.
+
+A table from command name to handler, argparse for the options.
 
 Every failure the user can act on is one line on stderr, `hallctl: ...`, and exit status 2.
 """
@@ -10,20 +12,21 @@ from hallctl.errors import CommandError
 
 # (group, command) -> (module with add_arguments/run, help). Later commands join this table.
 COMMANDS = {
+    ("provision", None): (provision.Provision, "a device's config.json from the hall's file: "
+                                               "texts, glyphs, credentials"),
+    ("bundle", None): (bundle.Bundle, "exactly what flash copies to a device, with a manifest of hashes"),
+    ("flash", None): (flash.Flash, "MicroPython, the firmware and the device's config onto a "
+                                   "board, verified by hash"),
+    ("status", None): (status.Status, "what the devices say of themselves: one on a port, the "
+                                      "whole hall from the hub's console or the broker"),
+    ("monitor", None): (monitor.Monitor, "a live view of the decoded frames on a serial line"),
+    ("report", None): (report.Report, "a hall's month: waits, SLA, 满意率, 服务标兵, early stops"),
+    ("broker-config", None): (broker.BrokerConfig,
+                              "a Mosquitto password file and ACL: each device only its own topics"),
+    ("collect", None): (collect.Collect, "store many halls' events from a central broker in a database"),
     ("frame", "encode"): (frame_cmd.Encode, "message JSON (argument or stdin lines) -> frame hex"),
     ("frame", "decode"): (frame_cmd.Decode, "frame hex (argument) or raw bytes (stdin) -> JSON lines"),
     ("demo", None): (demo.Demo, "a dispenser and the hub over a noisy serial line"),
-    ("status", None): (status.Status, "what a device on a serial port says of itself"),
-    ("monitor", None): (monitor.Monitor, "a live view of the decoded frames on a serial line"),
-    ("flash", None): (flash.Flash, "MicroPython, the firmware and the device's config onto a "
-                                   "board, verified by hash"),
-    ("provision", None): (provision.Provision, "a device's config.json from the hall's file: "
-                                               "texts, glyphs, credentials"),
-    ("report", None): (report.Report, "a hall's month: waits, SLA, 满意率, 服务标兵, early stops"),
-    ("bundle", None): (bundle.Bundle, "exactly what flash copies to a device, with a manifest of hashes"),
-    ("collect", None): (collect.Collect, "store many halls' events from a central broker in a database"),
-    ("broker-config", None): (broker.BrokerConfig,
-                              "a Mosquitto password file and ACL: each device only its own topics"),
 }
 
 
