@@ -71,7 +71,8 @@ def device_main():
                           store="/mqtt-queue.json")
     if config["role"] == "hub":
         runtime = _hub_runtime(uarts["bus"], start, esp32.Console(),
-                               lambda: dict(esp32.info(start, cause), id=config["id"]), esp32.watchdog())
+                               lambda: dict(esp32.info(start, cause), id=config["id"]),
+                               esp32.watchdog())
     else:
         runtime = DeviceRuntime(config, uarts, esp32.Panel(board, config), start,
                                 keys=esp32.keys(board["keys"]), watchdog=esp32.watchdog(),
@@ -149,9 +150,10 @@ def host_main(argv):
     start = time.ticks_ms()
     if config["role"] == "hub":          # hall.json, devices.json, journal.bin beside the config
         root = argv[0].rpartition("/")[0]
-        runtime = _hub_runtime(uarts["bus"], start, uarts.get("console"),
-                               lambda: dict(info(), id=config["id"],
-                                            uptime=time.ticks_diff(time.ticks_ms(), start) // 1000),
+        def hub_info():
+            up = time.ticks_diff(time.ticks_ms(), start) // 1000
+            return dict(info(), id=config["id"], uptime=up)
+        runtime = _hub_runtime(uarts["bus"], start, uarts.get("console"), hub_info,
                                root=root + "/" if root else "")
         panel.event("ready", config["id"])
         asyncio.run(runtime.run())

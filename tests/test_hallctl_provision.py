@@ -119,7 +119,7 @@ def test_the_voice_cards_clips_are_laid_out_by_number(tmp_path):
     short = hallctl("provision", hall, "caller-1", "--out", tmp_path / "c.json", "--sd", sd,
                     "--recordings", recordings)
     assert short.returncode == 2
-    assert short.stderr == "hallctl: %s: no recording for 1 clips: 窗口 (expected WORD.mp3)\n" % recordings
+    assert short.stderr == "hallctl: %s: no recording for 1 clip: 窗口 (expected WORD.mp3)\n" % recordings
     (recordings / "窗口.mp3").write_bytes(b"ID3window")
     proc = hallctl("provision", hall, "caller-1", "--out", tmp_path / "c.json", "--sd", sd,
                    "--recordings", recordings)

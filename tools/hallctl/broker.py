@@ -134,6 +134,6 @@ class BrokerConfig:
             write("bridge.conf", bridge_config(hall, args.central))
         for path in written:
             stdout.write("wrote %s\n" % path)
-        stdout.write("%d devices, the hub and an operator account; passwords are in %s (not shown)\n"
-                     % (len(devices), creds_path))
+        stdout.write("%d devices, the hub and an operator account; passwords are in %s "
+                     "(not shown)\n" % (len(devices), creds_path))
         return 0

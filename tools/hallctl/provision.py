@@ -34,6 +34,7 @@ from firmware.drivers import dfplayer
 from hallctl import glyphs, texts
 from hallctl.broker import read_hall
 from hallctl.errors import CommandError
+from hallctl.flash import plural
 
 PSK_ENV = "QMS_WIFI_PSK"
 HUB_FILES = ("hall.json", "devices.json")
@@ -67,8 +68,8 @@ def lay_out_sd(recordings, sd):
     table = clip_table()
     missing = [word for word in table.values() if not (recordings / (word + ".mp3")).is_file()]
     if missing:
-        raise CommandError("%s: no recording for %d clips: %s (expected WORD.mp3)"
-                           % (recordings, len(missing), ", ".join(missing[:8])
+        raise CommandError("%s: no recording for %s: %s (expected WORD.mp3)"
+                           % (recordings, plural(len(missing), "clip"), ", ".join(missing[:8])
                               + (", ..." if len(missing) > 8 else "")))
     (sd / "mp3").mkdir(parents=True, exist_ok=True)
     lines = []
