@@ -948,8 +948,14 @@ class RoutingCore:
                     self.stats.changes += 1
                     self.out.append(("alert", WAIT_TOO_LONG, NONE, q // 2, number,
                                      (rel - issued) // 60))
+        open_windows = bytearray(len(self.next_number))     # open windows serving each service
+        for w in range(len(self.state)):
+            if self.state[w] == OPEN:
+                for s in self.window_services(w):
+                    if open_windows[s] < 255:
+                        open_windows[s] += 1
         for s in range(len(self.next_number)):
-            self._crowd_check(s)
+            self._crowd_check(s, open_windows[s])
 
     def _oldest_waiting(self, w):
         # Issue time of the longest-waiting ticket window w could call, or -1.
@@ -968,12 +974,8 @@ class RoutingCore:
                 oldest = t[3]
         return oldest
 
-    def _crowd_check(self, s):
+    def _crowd_check(self, s, open_windows):
         # People waiting per open window serving s, over the threshold: say how many should open.
-        open_windows = 0
-        for w in range(len(self.state)):
-            if self.state[w] == OPEN and s in self.window_services(w):
-                open_windows += 1
         waiting = self.waiting(s)
         limit = self.cfg.waiting_per_window_alert
         over = waiting > limit * max(open_windows, 1)
