@@ -231,7 +231,9 @@ class Flash:
             raise CommandError("--erase and --only-image need --image")
         with tempfile.TemporaryDirectory(prefix="qms-flash-") as tmp:
             out = Path(tmp) / "bundle"
-            manifest = bundle.make(bundle.board_file(args.board), args.config, out)
+            from rich.console import Console
+            with Console(stderr=True).status("validating and compiling the bundle"):
+                manifest = bundle.make(bundle.board_file(args.board), args.config, out)
             if args.image:
                 write_image(args.port, manifest["mcu"], args.image, args.image_baud, args.erase,
                             stdout)
