@@ -71,10 +71,13 @@ def test_a_device_on_mqtt_gets_its_credentials_and_nobody_sees_them(tmp_path):
     assert broker.returncode == 0, broker.stderr
     password = json.loads((tmp_path / "broker" / "credentials.json").read_text())["disp-2"]
     out = tmp_path / "disp-2.json"
+    out.write_text("{}")                 # an older config, readable by anyone
+    out.chmod(0o644)
     proc = hallctl("provision", hall, "disp-2", "--out", out, "--credentials",
                    tmp_path / "broker", env={"QMS_WIFI_PSK": PSK})
     assert proc.returncode == 0, proc.stderr
     config = json.loads(out.read_text(encoding="utf-8"))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600       # no longer readable by others
     assert config["wifi"] == {"ssid": "hall-iot", "psk": PSK}
     assert config["mqtt"] == {"host": "10.0.0.2", "port": 1883, "user": "disp-2",
                               "password": password}

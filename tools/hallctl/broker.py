@@ -10,11 +10,11 @@ provisioning; mode 600). Passwords are never printed.
 import base64
 import hashlib
 import json
-import os
 import secrets
 from pathlib import Path
 
 from hallctl.errors import CommandError
+from hallctl.files import write_text
 from protocol.schema import valid_id
 
 RESERVED = ("hub", "all", "operator")
@@ -116,12 +116,8 @@ class BrokerConfig:
         written = []
 
         def write(name, text, mode=0o644):
-            path = out / name
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.chmod(path, mode)
-            written.append(path)
+            write_text(out / name, text, mode)
+            written.append(out / name)
 
         write("passwd", "".join(password_line(u, p) + "\n" for u, p in creds.items()), 0o600)
         write("acl", acl(hall))

@@ -32,8 +32,8 @@ IMAGE_OFFSET = {"esp32": 0x1000, "esp32s2": 0x1000, "esp32s3": 0x0, "esp32c3": 0
 OURS = ("firmware", "protocol")        # directories flash owns: anything else there is stale
 CHUNK = 1024
 
-# Runs on the device: path -> hex SHA-256 of every file under the given roots (files at the
-# top level by name), in one round trip.
+# Runs on the device, in one round trip: ({path: hex SHA-256}, [directories]) for the named
+# files that exist and for everything under the named directories. Nothing else is read.
 HASH_TREE = """
 import os, hashlib, binascii
 def _h(p):
@@ -44,17 +44,22 @@ def _h(p):
             if not n: break
             h.update(m[:n])
     return binascii.hexlify(h.digest()).decode()
-def _walk(d, out):
+def _walk(d):
     try: it = list(os.ilistdir(d))
     except OSError: return
+    _dirs.append(d)
     for e in it:
-        p = (d + '/' if d else '') + e[0]
-        if e[1] & 0x4000: out['dirs'].append(p); _walk(p, out)
-        elif d or p in _top: out[p] = _h(p)
-_out = {'dirs': []}
-_top = %r
-_walk('', _out)
-print(repr(_out))
+        p = d + '/' + e[0]
+        if e[1] & 0x4000: _walk(p)
+        else: _out[p] = _h(p)
+_out = {}
+_dirs = []
+for _p in %r:
+    try: _out[_p] = _h(_p)
+    except OSError: pass
+for _d in %r:
+    _walk(_d)
+print(repr((_out, _dirs)))
 """
 
 
@@ -132,13 +137,32 @@ class Device:
         finally:
             self.transport.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        # Closed whatever happened; what the device or the line failed at is one line.
+        from mpremote.transport import TransportError
+        with contextlib.suppress(Exception):
+            self.close()
+        if isinstance(exc, (OSError, TransportError)):
+            raise CommandError("%s: the device failed: %s" % (self.port, last_line(exc))) \
+                from None
+        return False
+
     def chip(self):
         return chip_of(*self.transport.eval("(__import__('sys').platform, getattr(__import__("
                                             "'sys').implementation, '_machine', ''))"))
 
-    def hashes(self, top):
-        got = self.transport.exec(HASH_TREE % (list(top),))
+    def hashes(self, names, roots=()):
+        """({path: SHA-256 hex}, [dirs]) of the named files and everything under roots."""
+        got = self.transport.exec(HASH_TREE % (list(names), list(roots)))
         return ast.literal_eval(got.decode().strip())
+
+    def differing(self, files, roots=()):
+        """The names in files (name -> SHA-256 hex) missing or different on the device."""
+        got, _ = self.hashes([name for name in files if "/" not in name], roots)
+        return sorted(name for name in files if got.get(name) != files[name])
 
     def mkdir(self, path):
         self.transport.fs_mkdir(path)
@@ -154,13 +178,14 @@ class Device:
         self.transport.exec_raw_no_follow("import machine\nmachine.reset()")
 
 
-def plan(files, on_device):
-    """(to write, to remove, dirs to make) to turn what is on the device into the bundle."""
+def plan(files, on_device, have):
+    """(to write, to remove, dirs to make) to turn what is on the device (files, and the
+    directories `have`) into the bundle."""
     write = [name for name in files if on_device.get(name) != files[name]]
     write.sort(key=lambda name: name == "manifest.json")        # the manifest last
-    remove = sorted(name for name in on_device if name != "dirs" and name not in files
+    remove = sorted(name for name in on_device if name not in files
                     and name.split("/", 1)[0] in OURS)
-    have = set(on_device["dirs"])
+    have = set(have)
     dirs = sorted({str(Path(name).parent) for name in files if "/" in name})
     need = []
     for d in dirs:
@@ -185,9 +210,8 @@ def copy(device, out, manifest):
     """Bring the device to the bundle in out/; returns (written, removed, unchanged, bytes)."""
     files = dict(manifest["files"])
     files["manifest.json"] = hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
-    top = [name for name in files if "/" not in name]
-    on_device = device.hashes(top)
-    write, remove, dirs = plan(files, on_device)
+    on_device, have = device.hashes([name for name in files if "/" not in name], OURS)
+    write, remove, dirs = plan(files, on_device, have)
     for name in remove:
         device.remove(name)
     for d in dirs:
@@ -201,8 +225,7 @@ def copy(device, out, manifest):
             bar.update(task, description=name)
             device.write(name, data, lambda n, size, base=done: bar.update(task, completed=base + n))
             done += len(data)
-    after = device.hashes(top)
-    wrong = sorted(name for name in files if after.get(name) != files[name])
+    wrong = device.differing(files, OURS)
     if wrong:
         raise CommandError("%s: %d files differ from the bundle after copying, first %s: "
                            "flash again" % (device.port, len(wrong), wrong[0]))
@@ -239,9 +262,7 @@ class Flash:
                             stdout)
                 if args.only_image:
                     return 0
-            from mpremote.transport import TransportError
-            device = Device(args.port, args.baud)
-            try:
+            with Device(args.port, args.baud) as device:
                 chip = device.chip()
                 if chip != manifest["mcu"]:
                     raise CommandError("%s: wrong board: the device is %s, the board %s is %s"
@@ -249,12 +270,6 @@ class Flash:
                 written, removed, unchanged, size = copy(device, out, manifest)
                 if not args.no_reset and chip != "host":
                     device.reset()
-            except (OSError, TransportError) as exc:
-                raise CommandError("%s: the device failed: %s" % (args.port, last_line(exc))) \
-                    from None
-            finally:
-                with contextlib.suppress(Exception):
-                    device.close()
         stdout.write("%s (%s on %s): %s written (%d bytes), %d unchanged, %d stale removed; "
                      "all %d verified by SHA-256\n"
                      % (manifest["device"], manifest["role"], manifest["board"],

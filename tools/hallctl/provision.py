@@ -34,6 +34,7 @@ from firmware.drivers import dfplayer
 from hallctl import glyphs, texts
 from hallctl.broker import read_hall
 from hallctl.errors import CommandError
+from hallctl.files import write_text
 from hallctl.flash import plural
 
 PSK_ENV = "QMS_WIFI_PSK"
@@ -192,9 +193,7 @@ def write_private(path, text):
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CommandError("%s: cannot create: %s" % (path.parent, exc.strerror)) from None
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    write_text(path, text, 0o600)
 
 
 class Provision:
@@ -237,22 +236,12 @@ class Provision:
 
 
 def write_to_device(port, baud, files):
-    from mpremote.transport import TransportError
-    from hallctl.flash import Device, last_line
-    device = Device(port, baud)
-    try:
-        names = list(files)
-        for name in names:
-            device.write(name, files[name].encode("utf-8"), None)
-        got = device.hashes(names)
-        for name in names:
-            if got.get(name) != hashlib.sha256(files[name].encode("utf-8")).hexdigest():
-                raise CommandError("%s: %s differs on the device after writing: provision again"
-                                   % (port, name))
-    except (OSError, TransportError) as exc:
-        raise CommandError("%s: the device failed: %s" % (port, last_line(exc))) from None
-    finally:
-        try:
-            device.close()
-        except Exception:
-            pass
+    from hallctl.flash import Device
+    data = {name: text.encode("utf-8") for name, text in files.items()}
+    with Device(port, baud) as device:
+        for name in data:
+            device.write(name, data[name], None)
+        wrong = device.differing({name: hashlib.sha256(data[name]).hexdigest() for name in data})
+    if wrong:
+        raise CommandError("%s: %s differs on the device after writing: provision again"
+                           % (port, wrong[0]))
