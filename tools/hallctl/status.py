@@ -27,6 +27,9 @@ HUB_QUERY = b"\r\nqms status\r\n"
 
 
 def _name(table, code):
+    # A code's name; None (never reported) stays None.
+    if code is None:
+        return None
     return table[code] if 0 <= code < len(table) else str(code)
 
 
@@ -53,7 +56,7 @@ def ask(ser, timeout):
     deadline = time.monotonic() + timeout
     asked = 0.0
     rounds = 0
-    text = bytearray()
+    line = b""                          # the console's current, unfinished line
     while time.monotonic() < deadline:
         now = time.monotonic()
         if now - asked > 0.5:
@@ -68,26 +71,27 @@ def ask(ser, timeout):
                 if result == FRAME and decoder.type_id == STATUS and decoder.dst == HUB:
                     payload = decoder.payload()
                     return "device", decoder.src, decode_payload(STATUS, payload, 0, len(payload))
-            text += data
-            doc = hall_reply(text)
-            if doc is not None:
-                return "hall", doc
-            del text[:max(0, len(text) - (1 << 20))]
+            *whole, line = (line + data).split(b"\n")
+            for text in whole:                # the hub console's answer is one whole line
+                doc = hall_document(text.strip())
+                if doc is not None:
+                    return "hall", doc
+            line = line[-MAX_LINE:]
     return None
 
 
-def hall_reply(text):
-    # The hub console's answer: a whole line holding a JSON object with the hall's devices.
-    for line in bytes(text).split(b"\n")[:-1]:
-        line = line.strip()
-        if line.startswith(b"{") and b'"devices"' in line:
-            try:
-                doc = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(doc, dict) and isinstance(doc.get("devices"), list):
-                return doc
-    return None
+MAX_LINE = 1 << 20
+
+
+def hall_document(raw):
+    # A hub's hall status (console line or retained message), or None for anything else.
+    if not raw.startswith(b"{"):
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) and isinstance(doc.get("devices"), list) else None
 
 
 def read_some(ser):
@@ -123,11 +127,9 @@ def hall_rows(doc):
                      "window": dev.get("window"), "online": dev["online"],
                      "last_seen": None if seen is None else max(0, now - seen),
                      "fw": dev.get("fw"), "uptime_s": dev.get("uptime"),
-                     "reset_cause": None if dev.get("reset_cause") is None
-                     else _name(RESET_CAUSES, dev["reset_cause"]),
+                     "reset_cause": _name(RESET_CAUSES, dev.get("reset_cause")),
                      "free_heap": dev.get("free_heap"), "rx_errors": dev.get("rx_errors"),
-                     "printer": None if dev.get("printer") is None
-                     else _name(PRINTER_STATES, dev["printer"]),
+                     "printer": _name(PRINTER_STATES, dev.get("printer")),
                      "rssi": dev.get("rssi")})
     return rows
 
@@ -176,8 +178,8 @@ class Status:
     def run(args, stdin, stdout):
         if args.mqtt:
             halls = mqtt_status(args.mqtt, args.hall, args.user, args.timeout)
-            for k, doc in enumerate(halls):
-                show_hall(doc, args.json, stdout, heading=len(halls) > 1)
+            for doc in halls:
+                show_hall(doc, args.json, stdout)
             return 0
         ser = open_port(args.port, args.baud)
         try:
@@ -198,7 +200,7 @@ class Status:
         return 0
 
 
-def show_hall(doc, as_json, stdout, heading=False):
+def show_hall(doc, as_json, stdout):
     rows = hall_rows(doc)
     if as_json:
         for r in rows:
@@ -231,11 +233,8 @@ def mqtt_status(target, hall, user, timeout):
             client.subscribe(topic, qos=1)
 
     def message(client, userdata, msg):
-        try:
-            doc = json.loads(msg.payload)
-        except ValueError:
-            return
-        if isinstance(doc, dict) and isinstance(doc.get("devices"), list):
+        doc = hall_document(msg.payload)
+        if doc is not None:
             got[msg.topic] = doc
     client.on_connect = connected
     client.on_message = message
