@@ -23,12 +23,16 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS events (
 
 
 class Store:
-    def __init__(self, url):
+    def __init__(self, url, readonly=False):
+        # readonly: for reports, which must neither create a database nor change one.
         self.url = url
         if url.startswith("sqlite://"):
             path = url[len("sqlite:///"):]       # sqlite:///rel.db, sqlite:////abs.db
             try:
-                self.db = sqlite3.connect(path or ":memory:", check_same_thread=False)
+                if readonly:
+                    self.db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+                else:
+                    self.db = sqlite3.connect(path or ":memory:", check_same_thread=False)
             except sqlite3.Error as exc:
                 raise CommandError("--db %s: %s" % (url, exc)) from None
             self.insert_sql = "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -46,8 +50,9 @@ class Store:
                                "ON CONFLICT (digest) DO NOTHING")
         else:
             raise CommandError("--db %s: expected sqlite:///PATH or postgresql://..." % url)
-        self.db.execute(SCHEMA)
-        self.db.commit()
+        if not readonly:
+            self.db.execute(SCHEMA)
+            self.db.commit()
 
     def add(self, topic, payload, received):
         parts = topic.split("/")

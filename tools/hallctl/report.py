@@ -59,8 +59,12 @@ class _ReadOnly:
 
 def _from_db(url):
     from hallctl.collect import Store
-    store = Store(url)
-    rows = store.db.execute("SELECT body FROM events WHERE direction = 'day' AND type = 'day'")
+    store = Store(url, readonly=True)
+    try:
+        rows = store.db.execute("SELECT body FROM events WHERE direction = 'day' AND "
+                                "type = 'day'")
+    except Exception as exc:            # sqlite3's or psycopg's: not a collect database
+        raise CommandError("%s: not a collect database: %s" % (url, exc)) from None
     days = {}
     for (body,) in rows.fetchall():
         try:
