@@ -77,8 +77,13 @@ def summary(scenario, result):
 
 
 def _satisfaction(levels):
-    # 满意率: the share of ratings 基本满意 or better (levels 1-3).
-    return round(sum(1 for x in levels if x <= 3) / len(levels), 3) if levels else None
+    # 满意率 of a list of rating levels, as hallctl report defines it from counts.
+    from hallctl.report import satisfaction
+    counts = [0] * 6
+    for level in levels:
+        counts[level] += 1
+    rate = satisfaction(counts)[0]
+    return None if rate is None else round(rate, 3)
 
 
 def lost(result):

@@ -19,6 +19,17 @@ from firmware.hubrun import HubMqtt
 from protocol.mqtt import day_topic, hall_status_topic, status_payload, status_topic
 
 
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("hallqms")
+    except PackageNotFoundError:
+        return "dev"
+
+
+FW = _version()                  # the hub's firmware version in its status: this package's
+
+
 class MqttHub:
     STATUS_EVERY_S = 10          # the retained hall status for operators, this often
 
@@ -102,12 +113,7 @@ class MqttHub:
                             qos=1)
 
     def publish_status(self, utc):
-        from importlib.metadata import PackageNotFoundError, version
-        try:
-            fw = version("hallqms")
-        except PackageNotFoundError:
-            fw = "dev"
-        hub = {"id": "hub", "fw": fw, "uptime": int(time.monotonic() - self.t0)}
+        hub = {"id": "hub", "fw": FW, "uptime": int(time.monotonic() - self.t0)}
         doc = self.hub.role.hall_status(utc, hub)
         self.client.publish(hall_status_topic(self.hall), json.dumps(doc), qos=1, retain=True)
 
