@@ -110,12 +110,11 @@ def _hub_runtime(bus, start, console, info, watchdog=None, root="/"):
     from firmware.routing.config import HallConfig
     from firmware.routing.core import RoutingCore
     from firmware.routing.journal import DayArchive, FileStorage
-    from firmware.hubrun import HubRuntime
+    from firmware.hubrun import HubRuntime, utc_now
     with open(root + "hall.json") as f:
         hall = HallConfig(json.load(f), root + "hall.json")
     with open(root + "devices.json") as f:
         devices = json.load(f)
-    from firmware.hubrun import utc_now
     core = RoutingCore.recover(hall, FileStorage(root + "journal.bin"), utc_now())
     core.on_day_closed = DayArchive(FileStorage(root + "days.bin")).add    # for hallctl report
     return HubRuntime(core, devices, bus, start, watchdog, console=console, info=info)
