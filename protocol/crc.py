@@ -17,9 +17,8 @@ def _make_table():
 _TABLE = _make_table()
 
 
-def crc16_table(buf, start, end):
-    # CRC of buf[start:end]; allocates nothing. (MicroPython uses the viper twin in fast.py,
-    # CPython binascii's C version; this is what is left where neither exists.)
+def crc16(buf, start, end):
+    # CRC of buf[start:end]; allocates nothing. (MicroPython uses the viper twin in fast.py.)
     table = _TABLE
     crc = 0xFFFF
     i = start
@@ -29,16 +28,8 @@ def crc16_table(buf, start, end):
     return crc
 
 
-crc16 = crc16_table
 if sys.implementation.name == "micropython":
     try:
         from protocol.fast import crc16  # noqa: F811
     except (ImportError, ValueError):    # no fast.mpy, or built without the native emitter
         pass
-else:
-    # CPython's binascii computes this very CRC in C (crc_hqx with init 0xFFFF): the hub on a
-    # hall PC and the simulator use it.
-    from binascii import crc_hqx as _crc_hqx  # type: ignore[attr-defined]  # (not on ESP32)
-
-    def crc16(buf, start, end):  # noqa: F811
-        return _crc_hqx(memoryview(buf)[start:end], 0xFFFF)
