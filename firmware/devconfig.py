@@ -2,11 +2,11 @@
 # it reaches the hub. validate() raises ConfigError naming the file, the key and the reason;
 # redacted() is the only form in which a configuration may be shown or logged.
 
+from firmware.texts import TEXT_KEYS
 from protocol.schema import valid_id
 
 ROLES = ("hub", "dispenser", "caller", "evaluator", "display")
 SECRET_NAMES = ("password", "psk", "secret", "token")
-TEXT_KEYS = ("hall", "ahead", "wait", "minutes", "time", "materials")
 KINDS = ("ordinary", "priority", "appointment")
 KNOWN = ("id", "role", "hall", "board", "bus_address", "window", "service_keys", "rating_levels",
          "wifi", "mqtt", "texts", "glyphs", "transport", "transfer_services", "keymap")

@@ -2,6 +2,8 @@
 # hex (hallctl provision encodes them on the host, where a GB18030 codec exists).
 import binascii
 
+TEXT_KEYS = ("hall", "ahead", "wait", "minutes", "time", "materials")   # besides "services"
+
 
 def printer_texts(doc):
     # config "texts" (hex strings) -> the bytes escpos.ticket() takes.
@@ -13,7 +15,6 @@ def printer_texts(doc):
         services[prefix] = {"name": raw(svc["name"]),
                             "materials": [raw(m) for m in svc.get("materials", [])]}
     out = {"services": services}
-    from firmware.devconfig import TEXT_KEYS
     for key in TEXT_KEYS:
         out[key] = raw(doc[key])
     return out
