@@ -33,3 +33,11 @@ if sys.implementation.name == "micropython":
         from protocol.fast import crc16  # noqa: F811
     except (ImportError, ValueError):    # no fast.mpy, or built without the native emitter
         pass
+
+
+def crc16_more(crc, buf):
+    # Continue a CRC over one more chunk (a file checked as it is read back).
+    table = _TABLE
+    for b in buf:
+        crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ b]
+    return crc

@@ -38,9 +38,12 @@ def test_cut_at_every_offset_of_the_last_records_loses_nothing_acknowledged():
         again = RoutingCore.recover(core.cfg, storage, at("09:00"))
         expected = [fp for size, fp in acked if size <= cut][-1]
         assert again.fingerprint() == expected, cut
-        assert storage.size() == max(size for size, _ in acked if size <= cut)  # torn tail cut off
-        again.issue(at("10:00"), "A")                   # and the journal goes on from there
-        assert RoutingCore.recover(core.cfg, storage, at("09:00")).fingerprint() == again.fingerprint()
+        assert storage.size() == cut                    # recovery writes nothing
+        torn = cut - max(size for size, _ in acked if size <= cut)
+        assert again.damage()["torn"] == torn and again.damage()["lost"] == 0, cut
+        again.issue(at("10:00"), "A")                   # the journal goes on, the torn tail voided
+        later = RoutingCore.recover(core.cfg, storage, at("09:00"))
+        assert later.fingerprint() == again.fingerprint() and later.damage()["lost"] == 0, cut
 
 
 def test_snapshot_then_tail_survives_cuts_too():
@@ -57,7 +60,7 @@ def test_snapshot_then_tail_survives_cuts_too():
         assert again.fingerprint() == [fp for size, fp in marks if size <= cut][-1], cut
 
 
-def test_file_storage_appends_replaces_and_truncates(tmp_path):
+def test_file_storage_appends_replaces_and_voids_a_torn_tail(tmp_path):
     path = str(tmp_path / "journal.bin")
     storage = jr.FileStorage(path)
     core = RoutingCore(open_hall().cfg, storage, at("09:00"))
@@ -65,11 +68,13 @@ def test_file_storage_appends_replaces_and_truncates(tmp_path):
     core.login(at("09:00"), 1, "S1")
     core.issue(at("09:01"), "A")
     storage.close()
+    size = storage.size()
     with open(path, "ab") as f:
-        f.write(b"\x00\x40\x01partial")                # a record torn by power loss
+        f.write(b"QJ\x00\x40\x00\x00\x00\x03\x01partial")   # a record torn by power loss
     again = RoutingCore.recover(core.cfg, jr.FileStorage(path), at("09:00"))
     assert again.fingerprint() == core.fingerprint()
-    assert (tmp_path / "journal.bin").stat().st_size == storage.size() < 200 + 10
+    assert again.damage()["torn"] == 16 and again.damage()["lost"] == 0
+    assert (tmp_path / "journal.bin").stat().st_size == size + 16 < 200 + 16
 
 
 VALUES = st.recursive(

@@ -20,6 +20,7 @@ RECALL_LIMIT = 5
 UNKNOWN_WINDOW = 6
 UNKNOWN_SERVICE = 7
 REFUSED = 8
+NOT_JOURNALLED = 9     # the hub could not write its journal: nothing was done
 
 # Refusal reasons for tickets (protocol codes.REFUSE_REASONS)
 SERVICE_CLOSED = 1
@@ -27,6 +28,7 @@ QUOTA_REACHED = 2
 AFTER_LAST_TICKET = 3
 BOOKING_UNKNOWN = 5
 TOO_EARLY = 6
+HUB_STORAGE = 9
 
 # Ticket classes (protocol codes.TICKET_KINDS); transfer is internal
 ORDINARY = 0
@@ -49,6 +51,7 @@ ALREADY_RATED = 3
 NO_SUCH_TICKET = 4
 REASON_REQUIRED = 5
 BAD_LEVEL = 6
+RATING_NOT_JOURNALLED = 7
 
 # Alert kinds (protocol codes.ALERT_KINDS)
 WAIT_TOO_LONG = 1
@@ -56,6 +59,8 @@ OVER_TIME_LIMIT = 2
 WINDOW_IDLE = 3
 OPEN_WINDOW = 4
 EARLY_CLOSE = 7
+JOURNAL_DAMAGED = 8      # value: records that could not be read at recovery
+JOURNAL_FAILED = 9       # value: writes that failed; the hub refuses what it cannot journal
 
 # Ticket ends, as in ("ended", ...) outputs
 FINISHED = 0
@@ -78,6 +83,9 @@ _OPS = ("issue", "call_next", "call_ticket", "recall", "start", "finish", "no_sh
         "call_back", "transfer", "cancel", "window_open", "pause", "resume", "window_close",
         "login", "logout", "rate", "tick", "close_day")
 _CARRY_REQ = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16)   # ops ending in (device, req)
+REQ_MEMORY = 4           # requests remembered per device: as many as its link has in flight
+RETRY_MIN_S = 10         # after a failed write, timers wait this long (doubling) to try again
+RETRY_MAX_S = 300
 
 
 class RoutingCore:
@@ -110,7 +118,12 @@ class RoutingCore:
         self.flags = bytearray(windows)                        # 1 over-limit, 2 idle alerted
         self.staff = [None] * windows
         self.last_done = [None] * windows    # (service, number, staff, finished_at, rated)
-        self.last_req = {}                   # (device, req) idempotency: device -> (req, result)
+        self.last_req = {}                   # idempotency: device -> [(req, result, reply)]
+        self.journal = jr.Journal(self.storage)
+        self.rejects = array("H", bytes(2 * 8))   # ratings refused unjournalled, since start
+        self.storage_failed = 0                   # time of the first write failure, or 0
+        self.retry_at = 0
+        self.retry_s = RETRY_MIN_S
         self.day = -1
         self.day_base = 0
         self.day_closed = False
@@ -125,21 +138,51 @@ class RoutingCore:
     # ---- journal ------------------------------------------------------------------------
 
     def _log(self, op, now, args):
+        # Durable before visible: the record is on stable storage before the change is applied.
+        # False when the write failed; then nothing is applied and the hall is told once.
         if self.replaying:
-            return
-        body = jr.pack((op, now) + args)
-        self.storage.append(jr.record(jr.KIND_OP, body))
+            return True
+        try:
+            self.journal.append(jr.KIND_OP, jr.pack((op, now) + args))
+        except jr.StorageError:
+            if not self.storage_failed:
+                self.storage_failed = now or 1
+                self.out.append(("alert", JOURNAL_FAILED, NONE, NONE, 0,
+                                 min(self.journal.failures, 0xFFFF)))
+            self.retry_at = now + self.retry_s
+            self.retry_s = min(self.retry_s * 2, RETRY_MAX_S)
+            return False
+        if self.storage_failed:
+            self.storage_failed = 0
+            self.retry_s = RETRY_MIN_S
         self.journal_records += 1
+        return True
 
     def _run(self, op, now, args):
-        # Execute, journal, then return: the caller acknowledges only after this returns.
+        # Journal, then execute, then return: the caller acknowledges only after this returns.
+        # What an operation will do that replay could not re-derive after a damaged record (the
+        # number a ticket gets, the ticket a call takes) is decided first and journalled with it.
         day = self.day
         self._roll_day(now, op != 19)
+        if op == 0:
+            args = args[:3] + self._issue_number(now, args[0], args[1], args[2]) + args[3:]
+        elif op == 1:
+            args = (args[0], self._call_hint(now, args[0])) + args[1:]
+        if not self._log(op, now, args):
+            return self._not_journalled(op, args)
         result = self._exec(op, now, args)
-        self._log(op, now, args)
         if op == 19 or self.day != day or self.journal_records >= self.compact_every:
             self.compact()                    # snapshot plus tail: bounded over days
         return result
+
+    def _not_journalled(self, op, args):
+        if op == 0:
+            self.out.append(("refused", args[0], HUB_STORAGE))
+            return REFUSED
+        if op == 17:
+            self.out.append(("rating_result", args[0], args[1], RATING_NOT_JOURNALLED))
+            return RATING_NOT_JOURNALLED
+        return NOT_JOURNALLED
 
     def _exec(self, op, now, args):
         # Apply one operation (live or in replay). Operations that carry (device, req) as their
@@ -155,35 +198,72 @@ class RoutingCore:
     @classmethod
     def recover(cls, config, storage, now=0):
         # A core rebuilt from its journal: the last snapshot, then every operation after it.
+        # Damage is stepped over and reported (self.damage, an alert, the day's figures); the
+        # damaged file is set aside behind a fresh verified snapshot where there is room.
         core = cls(config, storage, now)
-        core.replaying = True
+        core._replay(now)
+        damage = core.journal.damage
+        if damage.any() or damage.from_previous:
+            lost = damage.lost if damage.lost > 0 else 1
+            if damage.from_previous and damage.first_lost == 0:
+                lost -= 1                     # the snapshot, rebuilt from the previous file
+            for s in range(len(core.next_number)):      # a lost ticket's number is never reused
+                core.next_number[s] = min(core.next_number[s] + lost, 0x7FFF)
+            core.stats.journal_lost = _sat16(core.stats.journal_lost + lost)
+            core.compact(aside=True)
+            core.out = [("alert", JOURNAL_DAMAGED, NONE, NONE, 0, min(lost, 0xFFFF))]
+        return core
+
+    def _replay(self, now, limit=-1):
+        self.replaying = True
         skipped = 0
         first = True
-        for kind, body in jr.read_records(storage):
+        storage = self.storage if limit < 0 else jr.Head(self.storage, limit)
+        journal = jr.Journal(storage)
+        for kind, body in journal.replay():
             try:
                 value = jr.unpack(body)[0]
                 if kind == jr.KIND_SNAPSHOT:
-                    core.restore(value)
-                else:
+                    self.restore(value)
+                    self.journal_records = 0
+                elif kind == jr.KIND_OP:
                     if first:                 # the journal's day, not the caller's `now`
-                        core._start_day(value[1])
-                    core.journal_records += 1
-                    core._roll_day(value[1], value[0] not in (18, 19))
-                    core._exec(value[0], value[1], value[2:])
+                        self._start_day(value[1])
+                    self.journal_records += 1
+                    self._roll_day(value[1], value[0] not in (18, 19))
+                    self._exec(value[0], value[1], value[2:])
+                else:
+                    skipped += 1
             except Exception:                 # a record this build cannot apply: never boot-loop
                 skipped += 1
             first = False
-        core.replaying = False
-        core.out = []
-        core.replay_skipped = skipped
-        return core
+        self.replaying = False
+        self.out = []
+        self.replay_skipped = skipped
+        if limit < 0:
+            self.journal = journal
+        return journal
 
-    def compact(self):
-        # Replace the journal with one snapshot of the current state.
+    def _rollback(self, now):
+        # A timer's change could not be journalled: go back to what the journal holds.
+        journal = self.journal
+        keep = (self.on_day_closed, self.rejects, self.storage_failed, self.retry_at, self.retry_s,
+                self.compact_every)
+        RoutingCore.__init__(self, self.cfg, self.storage, now)
+        self._replay(now, self.storage.size() - journal.void)
+        self.journal = journal
+        (self.on_day_closed, self.rejects, self.storage_failed, self.retry_at, self.retry_s,
+         self.compact_every) = keep
+
+    def compact(self, aside=False):
+        # Replace the journal with one verified snapshot of the current state; if that cannot be
+        # written, the old journal stays as it is and goes on growing.
         if self.replaying:
             return
-        body = jr.pack(self.snapshot())
-        self.storage.replace((jr.record(jr.KIND_SNAPSHOT, body),))
+        try:
+            self.journal.compact(jr.pack(self.snapshot()), aside)
+        except (OSError, jr.JournalError):
+            return
         self.journal_records = 0
 
     def snapshot(self):
@@ -214,10 +294,19 @@ class RoutingCore:
         self.idle_since, self.recalls, self.flags = idle_since, bytearray(recalls), bytearray(flags)
         self.staff = staff
         self.last_done = [tuple(d) if d is not None else None for d in last_done]
-        self.last_req = {k: tuple(v) for k, v in last_req.items()}
+        self.last_req = {}
+        for k, v in last_req.items():
+            self.last_req[k] = [tuple(e) for e in v] if type(v) is list else [tuple(v[:2]) + (None,)]
         self.day, self.day_base, self.day_closed = day, day_base, day_closed
         self.estimator.restore(estimator)
         self.stats.restore(stats)
+
+    def damage(self):
+        # What recovery could not read: {"lost": records, "bytes": ..., "regions": ...}.
+        d = self.journal.damage
+        return {"lost": d.lost, "bytes": d.bad_bytes, "regions": d.regions, "torn": d.torn,
+                "from_previous": d.from_previous, "write_failures": self.journal.failures,
+                "storage_failed": bool(self.storage_failed)}
 
     def fingerprint(self):
         return bytes(jr.pack(self.snapshot()))
@@ -283,10 +372,19 @@ class RoutingCore:
     def rate(self, now, window, ticket, level, reasons=(), evaluator=None):
         # A rating from `evaluator` (a device id) for `ticket` at `window`. Returns RECORDED
         # or the reason it was rejected; rejections are counted.
+        self._roll_day(now, True)
+        verdict = self._rating_verdict(now, window, ticket, level, reasons, evaluator)
+        if verdict != RECORDED:               # refused: counted, never journalled
+            self.rejects[verdict] = _sat16(self.rejects[verdict] + 1)
+            self.out.append(("rating_result", window, ticket, verdict))
+            return verdict
         return self._run(17, now, (window, ticket, level, tuple(reasons), evaluator))
 
     def tick(self, now):
-        # Timers: automatic recall and no-show, alerts. Journalled only when it changed state.
+        # Timers: automatic recall and no-show, alerts. Journalled only when it changed state;
+        # a change that cannot be journalled is undone, and timers wait before trying again.
+        if self.storage_failed and now < self.retry_at:
+            return
         before = len(self.out)
         mark = self.stats.changes
         day = self.day
@@ -295,18 +393,36 @@ class RoutingCore:
         if self.day != day:
             mark -= 1                         # a new day began: that is a change to journal
         if self.stats.changes != mark or len(self.out) != before:
-            self._log(18, now, ())
+            if not self._log(18, now, ()):
+                alert = self.out[-1:] if self.out and self.out[-1][1] == JOURNAL_FAILED else []
+                kept = self.out[:before]
+                self._rollback(now)
+                self.out = kept + alert
 
     def close_day(self, now):
         return self._run(19, now, ())
 
     def _repeat(self, device, req):
+        # The answer already given to this request of this device (the ticket it was issued),
+        # or None: a retransmission is answered again, never executed twice.
         if device is not None and req is not None:
-            last = self.last_req.get(device)
-            if last is not None and last[0] == req:
-                self.out.extend(last[2])
-                return last[1]
+            for entry in self.last_req.get(device, ()):
+                if entry[0] == req:
+                    if entry[2] is not None:
+                        self.out.append(entry[2])
+                    return entry[1]
         return None
+
+    def issued_by(self, device, ticket):
+        # True if `ticket` is one of the last tickets issued to `device` and it still waits.
+        s, number = self.parse_ticket(ticket)
+        if s < 0:
+            return False
+        for entry in self.last_req.get(device, ()):
+            reply = entry[2]
+            if reply is not None and reply[0] == "issued" and reply[1] == s and reply[2] == number:
+                return self._find_waiting(s, number) is not None
+        return False
 
     def _cmd(self, op, now, window, args, device, req):
         hit = self._repeat(device, req)
@@ -316,7 +432,16 @@ class RoutingCore:
 
     def _remember(self, device, req, result, mark):
         if device is not None and req is not None:
-            self.last_req[device] = (req, result, tuple(self.out[mark:]))
+            reply = None
+            for o in self.out[mark:]:
+                if o[0] == "issued" or o[0] == "refused":
+                    reply = o
+            entries = self.last_req.get(device)
+            if entries is None:
+                entries = self.last_req[device] = []
+            entries.append((req, result, reply))
+            if len(entries) > REQ_MEMORY:
+                entries.pop(0)
 
     # ---- the day ----------------------------------------------------------------------------
 
@@ -389,6 +514,8 @@ class RoutingCore:
         self.last_req = {}
         if self.on_day_closed is not None and not self.replaying:
             self.on_day_closed(self.day_summary())
+        for k in range(len(self.rejects)):
+            self.rejects[k] = 0
         self.stats.close_day(self.day)
 
     def day_summary(self):
@@ -409,8 +536,8 @@ class RoutingCore:
                 "early_stops": list(st.early_stops), "window_ratings": list(st.window_ratings),
                 "service_ratings": list(st.service_ratings),
                 "staff_ratings": {k: list(v) for k, v in st.staff_ratings.items()},
-                "staff_served": dict(st.staff_served), "rating_rejects": list(st.rating_rejects),
-                "refused": st.refused}
+                "staff_served": dict(st.staff_served), "rating_rejects": list(self.rejects[:7]),
+                "refused": st.refused, "journal_lost": st.journal_lost}
 
     # ---- tickets ----------------------------------------------------------------------------
 
@@ -441,12 +568,12 @@ class RoutingCore:
             n += t[1] == service
         return n
 
-    def _issue(self, now, prefix, kind, slot):
-        s = self.service_index(prefix)
+    def _issue_verdict(self, now, s, kind, slot):
+        # (refusal reason or 0, the class the ticket gets).
         svc = self.cfg.services[s] if s >= 0 else None
         clock = self.clock(now)
         reason = 0
-        if svc is None:
+        if svc is None or type(kind) is not int or type(slot) is not int:
             reason = 4
         elif clock < svc[2] or clock >= svc[4]:
             reason = SERVICE_CLOSED
@@ -461,18 +588,38 @@ class RoutingCore:
                 reason = TOO_EARLY
             elif now > slot + self.cfg.appointment_late_s:
                 kind = ORDINARY                 # too late for the slot: served as a walk-in
+        elif kind != ORDINARY and kind != PRIORITY:
+            reason = 4
+        return reason, kind
+
+    def _issue_number(self, now, prefix, kind, slot):
+        # (number, estimate) the ticket will get (number 0: refused), journalled with the
+        # request, so that replay gives the same number and needs no estimator.
+        s = self.service_index(prefix) if type(prefix) is str else -1
+        reason, kind = self._issue_verdict(now, s, kind, slot)
         if reason:
-            self.out.append(("refused", prefix, reason))
-            self.stats.refused += 1
+            return 0, 0
+        if kind == APPOINTMENT:
+            estimate = (slot - now) if slot > now else 0
+        else:
+            estimate = self.estimator.estimate(self, s, self.waiting(s), now)
+        return min(self.next_number[s] + 1, 0x7FFF), estimate
+
+    def _issue(self, now, prefix, kind, slot, number, estimate):
+        # number and estimate: as journalled. In replay the number is the truth even where
+        # damage has left the books short: the ticket is in a citizen's hand with that number.
+        s = self.service_index(prefix) if type(prefix) is str else -1
+        reason, kind = self._issue_verdict(now, s, kind, slot)
+        if number == 0 or s < 0:
+            self.out.append(("refused", prefix, reason or QUOTA_REACHED))
+            self.stats.refused = _sat16(self.stats.refused + 1)
             self.stats.changes += 1
             return REFUSED
-        self.next_number[s] += 1
-        number = self.next_number[s]
+        if number <= self.next_number[s]:
+            number = self.next_number[s] + 1  # (never a number given out already)
+        self.next_number[s] = number
         ahead = self.waiting(s)
-        estimate = self.estimator.estimate(self, s, ahead, now)
         if kind == APPOINTMENT:
-            due = slot if slot > now else now
-            estimate = due - now
             self._insert_appointment((slot, s, number, now, estimate))
         else:
             self.queues.push(2 * s + (1 if kind == PRIORITY else 0), number, self._rel(now),
@@ -480,7 +627,7 @@ class RoutingCore:
         low, high = self.estimator.spread(estimate)
         self.out.append(("issued", s, number, kind, ahead, low, high, now))
         self.out.append(("queue", s, ahead + 1))
-        self.stats.issued[s] += 1
+        _inc(self.stats.issued, s)
         return OK
 
     def _insert_appointment(self, entry):
@@ -617,14 +764,39 @@ class RoutingCore:
             result = WRONG_STATE
         return w, result
 
-    def _call_next(self, now, window):
+    def _call_hint(self, now, window):
+        # The ticket a call-next will take, (service, number), or None: journalled with it.
+        w, result = self._at_window(window, IDLE)
+        if result != OK:
+            return None
+        choice = self.choose(w, now)
+        return None if choice is None else self._peek(choice)
+
+    def _peek(self, choice):
+        source, key = choice
+        if source == 0:
+            return self.transfers[key][1], self.transfers[key][2]
+        if source == 2:
+            return self.appointments[key][1], self.appointments[key][2]
+        return key // 2, self.queues.entry(key, self.queues.first(key))[0]
+
+    def _call_next(self, now, window, hint):
+        # hint: the ticket chosen when the call was made. Replay takes that same ticket, so a
+        # damaged record before it cannot make the hall's later calls diverge.
         w, result = self._at_window(window, IDLE)
         if result == OK:
-            choice = self.choose(w, now)
-            if choice is None:
+            entry = None
+            if hint is not None:
+                hint = tuple(hint)
+                choice = self.choose(w, now)
+                if choice is not None and self._peek(choice) == hint:
+                    entry = self._take(choice)
+                else:
+                    entry = self._take_ticket(hint[0], hint[1])
+            if entry is None:
                 result = NOBODY_WAITING
             else:
-                service, number, kind, issued, estimate = self._take(choice)
+                service, number, kind, issued, estimate = entry
                 self._set_current(w, service, number, kind, issued, estimate, now)
                 self._announce(w, now)
         return result
@@ -660,24 +832,29 @@ class RoutingCore:
                 return "t", k, 0
         return None
 
+    def _take_ticket(self, s, number):
+        # Remove a waiting ticket wherever it waits: (service, number, kind, issued, estimate).
+        where = self._find_waiting(s, number) if s >= 0 else None
+        if where is None:
+            return None
+        kind, key, at = where
+        if kind == "q":
+            n, issued, estimate = self.queues.remove(key, at)
+            return s, number, PRIORITY if key & 1 else ORDINARY, self._abs(issued), estimate
+        if kind == "a":
+            a = self.appointments.pop(key)
+            return s, number, APPOINTMENT, a[3], a[4]
+        t = self.transfers.pop(key)
+        return s, number, ORDINARY, t[3], t[4]
+
     def _call_ticket(self, now, window, ticket):
         w, result = self._at_window(window, IDLE)
         if result == OK:
             s, number = self.parse_ticket(ticket)
-            where = self._find_waiting(s, number) if s >= 0 else None
-            if where is None:
+            entry = self._take_ticket(s, number)
+            if entry is None:
                 result = UNKNOWN_TICKET
             else:
-                kind, key, at = where
-                if kind == "q":
-                    n, issued, estimate = self.queues.remove(key, at)
-                    entry = (s, number, PRIORITY if key & 1 else ORDINARY, self._abs(issued), estimate)
-                elif kind == "a":
-                    a = self.appointments.pop(key)
-                    entry = (s, number, APPOINTMENT, a[3], a[4])
-                else:
-                    t = self.transfers.pop(key)
-                    entry = (s, number, ORDINARY, t[3], t[4])
                 self._set_current(w, *entry, now=now)
                 self._announce(w, now)
         return result
@@ -800,20 +977,10 @@ class RoutingCore:
     def _cancel(self, now, ticket):
         # The citizen left (gave up waiting, or cancelled at the dispenser).
         s, number = self.parse_ticket(ticket)
-        where = self._find_waiting(s, number) if s >= 0 else None
-        if where is None:
+        entry = self._take_ticket(s, number)
+        if entry is None:
             return UNKNOWN_TICKET
-        kind, key, at = where
-        if kind == "q":
-            n, issued, estimate = self.queues.remove(key, at)
-            issued = self._abs(issued)
-        elif kind == "a":
-            a = self.appointments.pop(key)
-            issued, estimate = a[3], a[4]
-        else:
-            t = self.transfers.pop(key)
-            issued, estimate = t[3], t[4]
-        self._ended(s, number, CANCELLED, now - issued, estimate)
+        self._ended(s, number, CANCELLED, now - entry[3], entry[4])
         self.out.append(("queue", s, self.waiting(s)))
         return OK
 
@@ -888,7 +1055,17 @@ class RoutingCore:
     # ---- ratings (政务服务好差评) -------------------------------------------------------------
 
     def _rate(self, now, window, ticket, level, reasons, evaluator):
-        w = self._window(window)
+        result = self._rating_verdict(now, window, ticket, level, reasons, evaluator)
+        if result == RECORDED:
+            w = self._window(window)
+            done = self.last_done[w]
+            self.last_done[w] = (done[0], done[1], done[2], done[3], True)
+            self.stats.rating(done[2], w, done[0], level)
+        self.out.append(("rating_result", window, ticket, result))
+        return result
+
+    def _rating_verdict(self, now, window, ticket, level, reasons, evaluator):
+        w = self._window(window) if type(window) is int else -1
         s, number = self.parse_ticket(ticket)
         done = self.last_done[w] if w >= 0 else None
         if w < 0 or evaluator is None or self.cfg.evaluator[w] != evaluator:
@@ -905,11 +1082,6 @@ class RoutingCore:
             result = REASON_REQUIRED
         else:
             result = RECORDED
-            self.last_done[w] = (done[0], done[1], done[2], done[3], True)
-            self.stats.rating(done[2], w, s, level)
-        if result != RECORDED:
-            self.stats.rating_rejected(result)
-        self.out.append(("rating_result", window, ticket, result))
         return result
 
     # ---- timers and alerts ------------------------------------------------------------------
@@ -998,6 +1170,16 @@ class RoutingCore:
         return (self.state[w], self.phase[w], ticket, self.recalls[w], waiting, self.staff[w] or "")
 
 
+def _sat16(v):
+    return v if v < 0xFFFF else 0xFFFF
+
+
+def _inc(arr, k, v=1, top=0xFFFF):
+    # Counters saturate: a flood can make a figure wrong, never the hub crash.
+    v += arr[k]
+    arr[k] = v if v < top else top
+
+
 class DayStats:
     # The day's figures, kept as counters (the journal has every ticket for the full record).
     def __init__(self, services, windows, levels):
@@ -1015,17 +1197,17 @@ class DayStats:
         self.service_ratings = array("H", bytes(2 * 6 * services))
         self.staff_ratings = {}
         self.staff_served = {}                                  # staff id -> tickets finished
-        self.rating_rejects = array("H", bytes(2 * 7))
         self.estimate_abs_error = 0                            # seconds, summed
         self.estimate_count = 0
         self.refused = 0
         self.idle_alerts = 0
+        self.journal_lost = 0                                   # records recovery could not read
         self.changes = 0
         self.closed_days = []                                   # (day, served) of past days
 
     def served_wait(self, s, wait, within):
-        self.wait_sum[s] += max(wait, 0)
-        self.within_max_wait[s] += 1 if within else 0
+        _inc(self.wait_sum, s, max(wait, 0), 0xFFFFFFFF)
+        _inc(self.within_max_wait, s, 1 if within else 0)
         self.changes += 1
 
     def estimates(self, estimate, wait):
@@ -1035,31 +1217,27 @@ class DayStats:
     def served(self, s, w, duration, staff=None):
         if staff is not None:
             self.staff_served[staff] = self.staff_served.get(staff, 0) + 1
-        self.served_count[s] += 1
-        self.service_sum[s] += max(duration, 0)
-        self.window_served[w] += 1
-        self.window_busy[w] += max(duration, 0)
+        _inc(self.served_count, s)
+        _inc(self.service_sum, s, max(duration, 0), 0xFFFFFFFF)
+        _inc(self.window_served, w)
+        _inc(self.window_busy, w, max(duration, 0), 0xFFFFFFFF)
         self.changes += 1
 
     def ended(self, s, how):
-        self.ends[5 * s + how] += 1
+        _inc(self.ends, 5 * s + how)
         self.changes += 1
 
     def early_stop(self, w):
-        self.early_stops[w] += 1
+        _inc(self.early_stops, w)
         self.changes += 1
 
     def rating(self, staff, w, s, level):
-        self.window_ratings[6 * w + level] += 1
-        self.service_ratings[6 * s + level] += 1
+        _inc(self.window_ratings, 6 * w + level)
+        _inc(self.service_ratings, 6 * s + level)
         counts = self.staff_ratings.get(staff)
         if counts is None:
             counts = self.staff_ratings[staff] = array("H", bytes(12))
-        counts[level] += 1
-        self.changes += 1
-
-    def rating_rejected(self, reason):
-        self.rating_rejects[reason] += 1
+        _inc(counts, level)
         self.changes += 1
 
     def close_day(self, day):
@@ -1071,29 +1249,28 @@ class DayStats:
             self.closed_days.pop(0)
         for arr in (self.issued, self.served_count, self.within_max_wait, self.wait_sum,
                     self.service_sum, self.ends, self.window_served, self.window_busy,
-                    self.early_stops, self.window_ratings, self.service_ratings,
-                    self.rating_rejects):
+                    self.early_stops, self.window_ratings, self.service_ratings):
             for k in range(len(arr)):
                 arr[k] = 0
         self.staff_ratings = {}
         self.staff_served = {}
         self.estimate_abs_error = self.estimate_count = self.refused = self.idle_alerts = 0
+        self.journal_lost = 0
 
     def state(self):
+        # (rejected ratings are not here: they are refused before the journal, see RoutingCore)
         return (self.issued, self.served_count, self.within_max_wait, self.wait_sum,
                 self.service_sum, self.ends, self.window_served, self.window_busy,
                 self.early_stops, self.window_ratings, self.service_ratings,
-                dict(self.staff_ratings), self.rating_rejects, self.estimate_abs_error,
-                self.estimate_count, self.refused, self.idle_alerts, self.changes,
-                list(self.closed_days), dict(self.staff_served))
+                dict(self.staff_ratings), self.estimate_abs_error, self.estimate_count,
+                self.refused, self.idle_alerts, self.changes, list(self.closed_days),
+                dict(self.staff_served), self.journal_lost)
 
     def restore(self, st):
-        # (a snapshot from before staff_served has 19 fields)
-        self.staff_served = dict(st[19]) if len(st) > 19 else {}
-        st = st[:19]
         (self.issued, self.served_count, self.within_max_wait, self.wait_sum, self.service_sum,
          self.ends, self.window_served, self.window_busy, self.early_stops, self.window_ratings,
-         self.service_ratings, staff, self.rating_rejects, self.estimate_abs_error,
-         self.estimate_count, self.refused, self.idle_alerts, self.changes, closed) = st
+         self.service_ratings, staff, self.estimate_abs_error, self.estimate_count,
+         self.refused, self.idle_alerts, self.changes, closed, served, self.journal_lost) = st
         self.staff_ratings = dict(staff)
+        self.staff_served = dict(served)
         self.closed_days = [tuple(c) for c in closed]

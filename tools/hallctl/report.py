@@ -97,6 +97,7 @@ class Month:
         self.early = []          # (date, window, times)
         self.refused = 0
         self.rating_rejects = 0
+        self.journal_lost = []   # (date, records the hub could not read from its journal)
         for day in days:
             self._add(day)
 
@@ -144,6 +145,8 @@ class Month:
                 p["ratings"][level] += counts[level]
         self.refused += d["refused"]
         self.rating_rejects += sum(d["rating_rejects"])
+        if d.get("journal_lost"):
+            self.journal_lost.append((d["date"], d["journal_lost"]))
         self.daily.append({"date": d["date"], "issued": issued_day, "served": served_day,
                            "mean_wait_min": _minutes(wait_day, served_day),
                            "sla": _share(within_day, served_day),
@@ -199,6 +202,7 @@ class Month:
                    "sla": _share(sum(s["within"] for s in self.services.values()), served),
                    "satisfaction": satisfaction(total)[0], "ratings": sum(total),
                    "rating_rejects": self.rating_rejects,
+                   "journal_lost": [{"date": d, "records": n} for d, n in self.journal_lost],
                    "early_stops": [{"date": d, "window": w, "times": n}
                                    for d, w, n in self.early]}
         return {"overall": overall, "services": services, "windows": windows, "staff": staff,
@@ -235,6 +239,9 @@ def text(t, min_ratings):
         "  mean wait %s min; SLA (called within the maximum wait) %s; 满意率 %s of %d ratings "
         "(%d rejected)" % (_num(o["mean_wait_min"]), _pct(o["sla"]), _pct(o["satisfaction"]),
                            o["ratings"], o["rating_rejects"]), ""]
+    for lost in o["journal_lost"]:
+        out.insert(-1, "  ! %s: the hub could not read %d records of its journal; that day's "
+                   "figures may be short" % (lost["date"], lost["records"]))
     out.append("  service          issued  served  wait min  service min     SLA  no-show  "
                "gave up   满意率")
     for s in t["services"]:
