@@ -50,6 +50,20 @@ class HubConsole:
         stream.write(b"\n")
 
 
+def contained(role, fn, *args):
+    # Run one step of a shell's loop; an error in it is counted and logged once, and the loop
+    # goes on (on an ESP32 an escaped error would end main.py and reset the board).
+    try:
+        return fn(*args)
+    except Exception as exc:
+        key = ("hub", type(exc).__name__)
+        count = role.faults.get(key, 0)
+        role.faults[key] = count + 1
+        if count == 0 and role.log is not None:
+            role.log("hub: %s raised %s: %s" % (getattr(fn, "__name__", "step"), key[1], exc))
+        return None
+
+
 class HubRuntime:
     def __init__(self, core, devices, bus, now, watchdog=None, baud=115200, reply_us=3000,
                  console=None, info=None):
@@ -59,6 +73,7 @@ class HubRuntime:
         self.node = Node(0, self.role, "hub", now, queue_max=max(64, 8 * len(devices)))
         self.master = BusMaster(self.node, [d["bus_address"] for d in devices], baud=baud,
                                 reply_us=reply_us)
+        self.master.on_out_of_turn = self.role.out_of_turn
         self.bus = bus
         self.watchdog = watchdog
         self.buf = bytearray(256)
@@ -66,17 +81,18 @@ class HubRuntime:
 
     def step(self, us, ms, utc):
         bus = self.bus
+        role = self.role
         while bus.any():
             n = bus.readinto(self.buf)
             if not n:
                 break
-            self.master.received(memoryview(self.buf)[:n], us, ms, utc)
+            contained(role, self.master.received, memoryview(self.buf)[:n], us, ms, utc)
         if utc != self.last_second:
             self.last_second = utc
-            self.role.tick(utc)
+            contained(role, role.tick, utc)
             if self.console is not None:
-                self.console.poll(utc)
-        out = self.master.step(us, ms, utc)
+                contained(role, self.console.poll, utc)
+        out = contained(role, self.master.step, us, ms, utc)
         if out:
             bus.write(out)
         if self.watchdog is not None:
@@ -105,12 +121,12 @@ class HubMqtt:
         self.carrier = MqttCarrier(self.node, hall, "hub", ids)
         self.last_second = -1
 
-    def deliver(self, topic, payload, ms, utc):
-        return self.carrier.incoming(topic, payload, ms, utc)
+    def deliver(self, topic, payload, ms, utc, retain=False):
+        return contained(self.role, self.carrier.incoming, topic, payload, ms, utc, retain)
 
     def step(self, ms, utc):
         if utc != self.last_second:
             self.last_second = utc
-            self.role.tick(utc)
-        return self.carrier.outgoing(ms, utc)
+            contained(self.role, self.role.tick, utc)
+        return contained(self.role, self.carrier.outgoing, ms, utc) or []
 

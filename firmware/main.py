@@ -117,7 +117,9 @@ def _hub_runtime(bus, start, console, info, watchdog=None, root="/"):
         devices = json.load(f)
     core = RoutingCore.recover(hall, FileStorage(root + "journal.bin"), utc_now())
     core.on_day_closed = DayArchive(FileStorage(root + "days.bin")).add    # for hallctl report
-    return HubRuntime(core, devices, bus, start, watchdog, console=console, info=info)
+    hub = HubRuntime(core, devices, bus, start, watchdog, console=console, info=info)
+    hub.role.log = print                  # (the USB console: what went wrong, once per kind)
+    return hub
 
 
 def host_main(argv):

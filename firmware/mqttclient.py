@@ -129,6 +129,9 @@ class MqttClient:
                     continue
                 if got[2] == 1:
                     self.out.extend(w.puback(got[3]))
+                if got[4]:                    # retained: old news replayed at subscribe
+                    self.stats["retained"] = self.stats.get("retained", 0) + 1
+                    continue
                 self.received.append((got[0], got[1]))
             elif kind == w.PUBACK and len(body) >= 2:
                 pid = (body[0] << 8) | body[1]

@@ -31,7 +31,10 @@ def _bad(name, ftype, value):
 def _put_str(out, name, value):
     if type(value) is not str:
         raise PayloadError("field %s: expected str, got %s" % (name, type(value).__name__))
-    raw = value.encode()
+    try:
+        raw = value.encode()
+    except UnicodeError:                  # a lone surrogate from JSON ("\ud800") is no text
+        raise PayloadError("field %s: not valid Unicode text" % name)
     if len(raw) > 255:
         raise PayloadError("field %s: %d bytes of UTF-8, at most 255" % (name, len(raw)))
     out.append(len(raw))

@@ -8,12 +8,14 @@ RESET_CAUSES = ("unknown", "power_on", "hard", "watchdog", "deep_sleep", "soft",
 PRINTER_STATES = ("none", "ok", "paper_low", "paper_out", "fault")
 
 REFUSE_REASONS = ("", "service_closed", "quota_reached", "after_last_ticket", "unknown_service",
-                  "booking_unknown", "too_early", "too_late", "printer_unavailable")
+                  "booking_unknown", "too_early", "too_late", "printer_unavailable", "hub_storage",
+                  "rate_limited")
 
 PRINT_RESULTS = ("ok", "paper_out", "fault", "timeout")
 
 COMMAND_RESULTS = ("ok", "nobody_waiting", "wrong_state", "not_logged_in", "unknown_ticket",
-                   "recall_limit", "unknown_window", "unknown_service", "refused")
+                   "recall_limit", "unknown_window", "unknown_service", "refused",
+                   "not_journalled")
 
 WINDOW_STATES = ("closed", "open", "paused")
 
@@ -22,10 +24,11 @@ PHASES = ("idle", "called", "serving", "held")
 VOICE_CUES = ("none", "call", "recall")
 
 RATING_RESULTS = ("recorded", "wrong_window", "expired", "already_rated", "unknown_ticket",
-                  "reason_required", "bad_level")
+                  "reason_required", "bad_level", "not_journalled")
 
 ALERT_KINDS = ("", "wait_too_long", "over_time_limit", "window_idle", "open_window",
-               "printer", "device_offline", "early_close")
+               "printer", "device_offline", "early_close", "journal_damaged", "journal_failed",
+               "device_misbehaving", "bus_out_of_turn")
 
 TICKET_KINDS = ("ordinary", "priority", "appointment")
 

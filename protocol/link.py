@@ -37,10 +37,14 @@ class Link:
     RTO_MAX_MS = 3200
     MAX_TRIES = 6         # transmissions before giving up
 
-    def __init__(self, address, first_seq=0, rto_ms=None, max_tries=None, queue_max=None):
+    def __init__(self, address, first_seq=0, rto_ms=None, max_tries=None, queue_max=None,
+                 per_dst_max=None):
+        # queue_max: must-deliver packets held in all; per_dst_max: for one destination (a hub
+        # talking to many devices sets it, so that one silent device cannot use up the rest).
         self.address = address
         if queue_max is not None:
             self.QUEUE_MAX = queue_max
+        self.PER_DST_MAX = per_dst_max if per_dst_max is not None else self.QUEUE_MAX
         self._seq = first_seq & 0xFF
         if rto_ms is not None:
             self.RTO_MS = rto_ms
@@ -51,6 +55,7 @@ class Link:
         self._waiting = {}    # dst -> list of Packet not yet sent (window full)
         self._launches = {}   # dst -> launches so far
         self._held = 0
+        self._held_by = {}    # dst -> must-deliver packets held for it
         self._out = []        # packets to transmit at the next poll
         self._seen = {}       # src -> [next ring slot, key, key, ...]
         self._events = []
@@ -69,10 +74,12 @@ class Link:
             packet = Packet(dst, self._next_seq(), 0, type_id, payload)
             self._out.append(packet)
             return packet.seq
-        if self._held >= self.QUEUE_MAX:
-            raise QueueFull("%d must-deliver messages already queued" % self._held)
+        held = self._held_by.get(dst, 0)
+        if held >= self.PER_DST_MAX or self._held >= self.QUEUE_MAX:
+            raise QueueFull("%d must-deliver messages already queued for %d" % (held, dst))
         packet = Packet(dst, self._next_seq(), FLAG_ACK_REQ, type_id, payload)
         self._held += 1
+        self._held_by[dst] = held + 1
         self._waiting.setdefault(dst, []).append(packet)
         self._refill(dst, now)
         return packet.seq
@@ -104,10 +111,17 @@ class Link:
             packet = flight[k]
             if packet.seq == seq:
                 flight.pop(k)
-                self._held -= 1
+                self._release(src)
                 self._event(kind, packet, detail)
                 self._refill(src, now)
                 return
+
+    def _release(self, dst):
+        self._held -= 1
+        self._held_by[dst] -= 1
+
+    def held_for(self, dst):
+        return self._held_by.get(dst, 0)
 
     def _event(self, kind, packet, detail):
         self.stats["delivered" if kind == DELIVERED else "give_ups"] += 1
@@ -171,7 +185,7 @@ class Link:
                 if ticks_diff(now, packet.due) >= 0:
                     if packet.tries >= self.MAX_TRIES:
                         flight.pop(k)
-                        self._held -= 1
+                        self._release(dst)
                         self._event(GAVE_UP, packet, 0)
                         self._refill(dst, now)
                         continue

@@ -32,6 +32,7 @@ class MqttCarrier:
             self.addresses[self.ids[address]] = address
         self.decoder = MQTTDecoder(hall)
         self.dropped = 0                  # publishes from strangers or for someone else
+        self.retained = 0                 # retained uplinks: old news replayed by the broker
 
     def subscriptions(self):
         # What to subscribe to: the hub hears every device's uplink, a device its own downlink
@@ -59,11 +60,16 @@ class MqttCarrier:
             out.append((where, to_json(msg, p.seq, ack), 1 if ack else 0))
         return out
 
-    def incoming(self, topic_name, payload, now, utc=0):
+    def incoming(self, topic_name, payload, now, utc=0, retain=False):
         # One publish from the broker. Returns True when the node took it; anything malformed,
         # from a stranger or meant for someone else is counted and dropped, never raised.
+        # retain: the broker kept it and replays it to every new subscriber. Only a status
+        # (birth message or will) may be that; a retained request is old news, never an event.
         if self.node.is_hub and self._presence(topic_name, payload, utc):
             return True
+        if retain:
+            self.retained += 1
+            return False
         got = self.decoder.decode(topic_name, payload)
         if got is None:
             return False

@@ -80,3 +80,11 @@ def test_errors_are_one_line_on_stderr_with_nonzero_exit(args, stdin, message):
     assert proc.returncode == 2
     assert len(err.strip().splitlines()) == 1 and message in err, err
     assert proc.stdout == b""
+
+
+def test_a_lone_surrogate_is_refused_with_one_line():
+    # JSON can spell a lone surrogate; it is not text and cannot be encoded as UTF-8.
+    proc = hallctl("frame", "encode", '{"type": "print_result", "ticket": "\\ud800", "result": 0}')
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert proc.stderr.decode().strip() == \
+        "hallctl: frame encode: field ticket: not valid Unicode text"

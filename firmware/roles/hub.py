@@ -9,9 +9,13 @@ _COMMANDS = {"call_next": "call_next", "recall": "recall", "start": "start", "fi
              "window_open": "window_open", "window_close": "window_close",
              "staff_logout": "logout"}
 _WITH_TICKET = {"call_ticket": "call_ticket", "call_back": "call_back"}
-DEVICE_OFFLINE = 6            # alert kind
+DEVICE_OFFLINE = 6            # alert kinds
 PRINTER = 5
+MISBEHAVING = 10              # a device refused for flooding or failing messages (value: count)
+BUS_OUT_OF_TURN = 11          # a device talked out of turn on the RS485 bus (value: frames)
 BROADCAST = 0xFF
+_UNLIMITED = ("status", "heartbeat")    # signs of life: cheap, and never journalled
+RATE_LIMITED = 10             # ticket_refused reason: the hub takes no more refused requests
 
 
 class Device:
@@ -24,10 +28,21 @@ class Device:
         self.last_seen = None        # UTC seconds
         self.online = False
         self.status = None           # the last status message
+        self.tokens = HubRole.BURST  # messages it may send now (refilled RATE a second)
+        self.token_time = 0
+        self.refused = 0             # messages dropped: over its rate, or failing to handle
+        self.faults = 0              # messages whose handling raised (a bug shown by this device)
+        self.reported = False        # its misbehaviour told to the hall (once per spell)
+        self.out_of_turn = 0         # times the bus master found it talking out of turn
 
 
 class HubRole:
     OFFLINE_AFTER_S = 75             # no frame for this long (2.5 status periods): offline
+    # A device's requests that are refused (and so journalled for nothing) are limited: a
+    # token bucket of BURST refusals, refilled one every 2 s. Requests that succeed cost
+    # nothing, so a busy window is never slowed; a flood of refused ones is cut off.
+    BURST = 60                       # in half refusals
+    COST = 2
 
     def __init__(self, core, devices):
         # devices: iterable of device configs (id, role, bus_address, window).
@@ -41,6 +56,10 @@ class HubRole:
         for dev in self.devices.values():
             if dev.window is not None:
                 self.by_window[(dev.role, dev.window)] = dev.address
+        self.faults = {}                 # (device id, error name) -> count, each logged once
+        self.log = None                  # optional callable(text)
+        if core.out:                     # what recovery found (a damaged journal): tell the hall
+            self._relay(0)
 
     def _send(self, address, msg):
         if address is not None:
@@ -52,11 +71,60 @@ class HubRole:
                 self._send(dev.address, msg)
 
     def message(self, src, msg, now):
-        # A message from the device at bus address src, at UTC second now.
+        # A message from the device at bus address src, at UTC second now. Each is handled on
+        # its own: whatever one device sends, the hub goes on serving the others.
         dev = self.devices.get(src)
         if dev is None:
             return                                     # not one of ours
         self._seen(dev, now)
+        limited = msg["type"] not in _UNLIMITED
+        if limited and not self._allowed(dev, now):
+            self._refuse(dev, now)
+            self._throttled(src, msg)
+            return
+        mark = len(self.out)
+        try:
+            if self._handle(dev, src, msg, now) and limited:
+                dev.tokens -= self.COST                 # refused: it spent a token
+        except Exception as exc:                       # a bug a device found: count, log once
+            del self.out[mark:]
+            self.core.out = []
+            dev.tokens -= self.COST
+            dev.faults += 1
+            key = (dev.id, type(exc).__name__)
+            count = self.faults.get(key, 0)
+            self.faults[key] = count + 1
+            if count == 0 and self.log is not None:
+                self.log("hub: %s from %s raised %s: %s" % (msg.get("type"), dev.id, key[1], exc))
+            self._refuse(dev, now)
+
+    def _allowed(self, dev, now):
+        if now != dev.token_time:
+            dev.tokens = min(self.BURST, dev.tokens + max(now - dev.token_time, 0))
+            dev.token_time = now
+        if dev.tokens >= self.BURST // 2:
+            dev.reported = False                        # behaving again: report a new spell
+        return dev.tokens >= self.COST
+
+    def _throttled(self, src, msg):
+        # The answer to a request the hub no longer takes from this device: not journalled.
+        kind = msg["type"]
+        if kind == "ticket_request":
+            self._send(src, {"type": "ticket_refused", "req": msg["req"],
+                             "service": msg["service"], "reason": RATE_LIMITED})
+        elif "req" in msg and "window" in msg:
+            self._send(src, {"type": "command_result", "req": msg["req"], "window": msg["window"],
+                             "result": REFUSED})
+
+    def _refuse(self, dev, now):
+        dev.refused = dev.refused + 1 if dev.refused < 0xFFFF else 0xFFFF
+        if not dev.reported:
+            dev.reported = True
+            self._displays({"type": "alert", "kind": MISBEHAVING, "window": dev.window or 0,
+                            "service": "", "ticket": dev.id[:32], "value": dev.refused})
+
+    def _handle(self, dev, src, msg, now):
+        # Carry out one message; True if it was refused.
         kind = msg["type"]
         core = self.core
         core.out = []
@@ -65,22 +133,29 @@ class HubRole:
             dev.status = msg
             if before is not None and msg["uptime"] < before["uptime"]:
                 self._reshow(dev)                      # it rebooted: show it its window again
-            return
+            return False
         if kind == "ticket_request" and dev.role == "dispenser":
-            core.issue(now, msg["service"], msg["kind"], device=dev.id, req=msg["req"])
+            result = core.issue(now, msg["service"], msg["kind"], device=dev.id, req=msg["req"])
             self._relay(now, reply_to=(src, msg["req"]))
-        elif kind == "print_result" and dev.role == "dispenser":
-            if msg["result"]:                          # not printed: void it, tell the hall
-                core.cancel(now, msg["ticket"])
-                self._displays({"type": "alert", "kind": PRINTER, "window": 0, "service": "",
-                                "ticket": msg["ticket"], "value": msg["result"]})
+            return result != OK
+        if kind == "print_result" and dev.role == "dispenser":
+            # not printed: void it and tell the hall, but only a ticket this dispenser printed
+            # and that still waits (a dispenser acts on its own tickets alone, once)
+            if not msg["result"]:
+                return False
+            if not core.issued_by(dev.id, msg["ticket"]):
+                return True
+            core.cancel(now, msg["ticket"])
+            self._displays({"type": "alert", "kind": PRINTER, "window": 0, "service": "",
+                            "ticket": msg["ticket"], "value": msg["result"]})
             self._relay(now)
-        elif kind in _COMMANDS or kind in _WITH_TICKET or kind in ("transfer", "staff_login"):
+            return False
+        if kind in _COMMANDS or kind in _WITH_TICKET or kind in ("transfer", "staff_login"):
             window = msg["window"]
             if dev.role != "caller" or dev.window != window:
                 self._send(src, {"type": "command_result", "req": msg["req"], "window": window,
                                  "result": REFUSED})   # only a window's own caller runs it
-                return
+                return True
             if kind in _COMMANDS:
                 result = getattr(core, _COMMANDS[kind])(now, window, device=dev.id, req=msg["req"])
             elif kind in _WITH_TICKET:
@@ -94,9 +169,13 @@ class HubRole:
             self._send(src, {"type": "command_result", "req": msg["req"], "window": window,
                              "result": result})
             self._relay(now)
-        elif kind == "rating" and dev.role == "evaluator":
-            core.rate(now, msg["window"], msg["ticket"], msg["level"], msg["reasons"], evaluator=dev.id)
+            return result != OK
+        if kind == "rating" and dev.role == "evaluator":
+            result = core.rate(now, msg["window"], msg["ticket"], msg["level"], msg["reasons"],
+                               evaluator=dev.id)
             self._relay(now)
+            return result != 0
+        return kind != "heartbeat" and kind != "rating_timeout"
 
     def _relay(self, now, reply_to=None):
         # Turn the core's outputs into messages for the devices that show them.
@@ -179,6 +258,16 @@ class HubRole:
         if dev.role == "caller" and self.core.cfg.window(dev.window) >= 0:
             self._window_state(self.core.cfg.window(dev.window))
 
+    def out_of_turn(self, address, frames):
+        # The bus master heard this device talk out of turn and told it to be quiet.
+        dev = self.devices.get(address)
+        name = dev.id if dev is not None else "bus-%d" % address
+        if dev is not None:
+            dev.out_of_turn = dev.out_of_turn + 1 if dev.out_of_turn < 0xFFFF else 0xFFFF
+        self._displays({"type": "alert", "kind": BUS_OUT_OF_TURN,
+                        "window": (dev.window or 0) if dev is not None else 0, "service": "",
+                        "ticket": name[:32], "value": min(frames, 0xFFFF)})
+
     def _offline(self, dev):
         self._displays({"type": "alert", "kind": DEVICE_OFFLINE, "window": dev.window or 0,
                         "service": "", "ticket": dev.id[:32], "value": 0})
@@ -199,7 +288,7 @@ class HubRole:
         for k in range(len(core.cfg.services)):
             waiting[core.cfg.services[k][0]] = core.waiting(k)
         return {"hall": core.cfg.hall, "now": now, "hub": hub or {}, "waiting": waiting,
-                "devices": self.status_table()}
+                "journal": core.damage(), "devices": self.status_table()}
 
     def status_table(self):
         # One row per device, for hallctl status: no secrets are held here to leak.
@@ -212,5 +301,6 @@ class HubRole:
                          "fw": st.get("fw"), "uptime": st.get("uptime"),
                          "reset_cause": st.get("reset_cause"), "free_heap": st.get("free_heap"),
                          "rx_errors": st.get("rx_errors"), "printer": st.get("printer"),
-                         "rssi": st.get("rssi")})
+                         "rssi": st.get("rssi"), "refused": dev.refused, "faults": dev.faults,
+                         "out_of_turn": dev.out_of_turn})
         return rows

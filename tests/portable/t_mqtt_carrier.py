@@ -87,7 +87,7 @@ def test_a_device_that_never_acks_does_not_take_the_hub_down():
     core, hub, dev = pair()
     for k in range(40):
         hub.node.send(17, {"type": "ticket_refused", "req": k, "service": "A", "reason": 1}, 0)
-    assert hub.node.overflow == 40 - hub.node.link.QUEUE_MAX    # counted, not raised
+    assert hub.node.overflow == 40 - hub.node.link.PER_DST_MAX  # counted, not raised
 
 
 def test_birth_and_will_tell_the_hub_who_is_there():

@@ -123,6 +123,8 @@ class BrokerConfig:
         write("acl", acl(hall))
         write("mosquitto.conf", "# include in the hall broker's configuration\n"
               "allow_anonymous false\nset_tcp_nodelay true\npassword_file %s\nacl_file %s\n"
+              "# a larger packet is refused by the broker, not read whole by the hub\n"
+              "max_packet_size 262144\n"
               % ((out / "passwd").resolve(), (out / "acl").resolve()))
         write("credentials.json", json.dumps(creds, indent=2) + "\n", 0o600)
         if args.central:

@@ -9,6 +9,7 @@ Topics and JSON are protocol/SPEC.md section 3, readable with `mosquitto_sub -v 
     hub.stop()
 """
 import json
+import logging
 import queue
 import socket
 import time
@@ -46,6 +47,7 @@ class MqttHub:
             self.archive = DayArchive(FileStorage(str(archive)), keep=10000)
         core.on_day_closed = self._day_closed
         self.hub = HubMqtt(core, devices, hall, 0)
+        self.hub.role.log = logging.getLogger("hallqms.hub").warning
         self.inbox = queue.Queue()
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="hub-%s" % hall)
         if user is not None:
@@ -76,7 +78,7 @@ class MqttHub:
                        retain=True)
 
     def _message(self, client, userdata, message):
-        self.inbox.put((message.topic, message.payload))
+        self.inbox.put((message.topic, message.payload, message.retain))
 
     def now(self):
         elapsed = time.monotonic() - self.t0
@@ -95,7 +97,7 @@ class MqttHub:
         try:
             item = self.inbox.get(timeout=wait)
             while True:
-                self.hub.deliver(item[0], item[1], ms, utc)
+                self.hub.deliver(item[0], item[1], ms, utc, item[2])
                 self.received += 1
                 item = self.inbox.get_nowait()
         except queue.Empty:
@@ -119,6 +121,7 @@ class MqttHub:
 
     def stats(self):
         return {"received": self.received, "dropped": self.hub.carrier.dropped,
+                "retained": self.hub.carrier.retained,
                 "rejected": dict(self.hub.carrier.decoder.counts),
                 "link": dict(self.hub.node.link.stats)}
 
