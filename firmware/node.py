@@ -18,6 +18,7 @@ _NAKS = {"unknown_type": NAK_UNKNOWN_TYPE, "bad_payload": NAK_BAD_PAYLOAD,
          "newer_version": NAK_NEWER_VERSION}
 POLL = 0x07
 STATUS_REQUEST = 0x08
+BUS_QUIET = 0x09
 
 
 class Node:
@@ -25,6 +26,7 @@ class Node:
     PARK_MAX = 16                # undelivered must-deliver messages kept for the hub's return
     HUB_SILENT_MS = 5000         # wanting to talk this long without hearing the hub: lost
     TIME_SYNC_MS = 60000         # the hub's clock broadcast
+    PER_DEVICE_MAX = 16          # the hub's must-deliver messages held for any one device
 
     def __init__(self, address, role, role_name, now, info=None, rto_ms=100, first_seq=0,
                  mastered=True, queue_max=None):
@@ -35,7 +37,8 @@ class Node:
         self.role_name = role_name
         self.is_hub = address == HUB
         self.mastered = mastered and not self.is_hub
-        self.link = Link(address, first_seq=first_seq, rto_ms=rto_ms, queue_max=queue_max)
+        self.link = Link(address, first_seq=first_seq, rto_ms=rto_ms, queue_max=queue_max,
+                         per_dst_max=self.PER_DEVICE_MAX if self.is_hub else None)
         self.decoder = StreamDecoder()
         self.hardware = []
         self.info = info            # callable -> dict(fw, uptime, reset_cause, free_heap, rssi)
@@ -46,6 +49,9 @@ class Node:
         self.parked = []            # (type id, payload) the link gave up on, sent again later
         self.overflow = 0           # messages the link had no room for
         self.granted = 0            # polled: 1 answer, 2 resend what is unacknowledged, 4 always
+        self.polled_alone = False   # the last poll named this device alone
+        self.quiet_until = None     # told by the bus master to speak only when polled alone
+        self.frame_hook = None      # callable(src, now) for each intact frame (the bus master)
         self.log = None             # optional callable(text) for a monitor
 
     # ---- incoming -------------------------------------------------------------------------
@@ -72,6 +78,8 @@ class Node:
             self.feed(memoryview(buf)[:n], now, utc)
 
     def _frame(self, dec, now, utc):
+        if self.frame_hook is not None:
+            self.frame_hook(dec.src, now)
         if dec.dst != self.address and dec.dst != BROADCAST:
             return                                  # someone else's frame on the bus
         self.receive(dec.src, dec.dst, dec.seq, dec.flags, dec.type_id, dec.payload(), dec.crc,
@@ -93,6 +101,7 @@ class Node:
                 if hasattr(self.role, "hub_back"):
                     self.role.hub_back(now)
         if type_id == POLL and src == HUB:
+            self.polled_alone = len(payload) == 3 and payload[0] == payload[1] == self.address
             if len(payload) == 3 and payload[0] <= self.address <= payload[1]:
                 if payload[0] == payload[1]:
                     self.granted = 7                # for us alone: resend, and always answer
@@ -101,6 +110,11 @@ class Node:
             return
         if type_id == STATUS_REQUEST and src == HUB:
             self.next_status = now                  # (hallctl status): report at the next turn
+            return
+        if type_id == BUS_QUIET and src == HUB:
+            if len(payload) == 4:
+                ms = (payload[0] << 24) | (payload[1] << 16) | (payload[2] << 8) | payload[3]
+                self.quiet_until = ticks_add(now, min(ms, 600000))
             return
         if not self.link.receive(src, dst, seq, flags, type_id, payload, digest, now):
             return
@@ -153,6 +167,14 @@ class Node:
             self.granted = 0
             if not granted:
                 return ()
+            if self.quiet_until is not None:
+                # Told that we spoke out of turn: until the time is up, only a poll that names
+                # us alone lets us talk. Checked apart from the grant, so that a fault there
+                # cannot take the whole bus.
+                if ticks_diff(self.quiet_until, now) <= 0:
+                    self.quiet_until = None
+                elif not self.polled_alone:
+                    return ()
             if granted & 2:                              # the hub missed our last answer
                 self.link.resend_unacked()
             packets = self.link.poll(now)

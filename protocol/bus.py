@@ -16,6 +16,7 @@ from protocol.ticks import ticks_add, ticks_diff
 from protocol.compat import const
 
 POLL = const(0x07)
+BUS_QUIET = const(0x09)
 FREE = const(0)      # the hub may transmit
 TALK = const(1)      # the hub's own transmission is on the wire until `until`
 LISTEN = const(2)    # a turn is granted; it ends at `until` or after a gap once bytes came
@@ -28,9 +29,15 @@ def poll_frame(first, last, resend):
 
 
 class BusMaster:
+    OUT_OF_TURN_LIMIT = 3        # frames out of turn within OUT_OF_TURN_MS: told to be quiet
+    OUT_OF_TURN_MS = 10000
+    QUIET_MS = 60000             # ...for this long, polled alone every SOLO_POLL_US meanwhile
+    SOLO_POLL_US = 500000
+
     def __init__(self, node, addresses, baud=115200, reply_us=3000, gap_us=1000,
-                 turnaround_us=100, poll_every_us=20000):
-        # node: the hub's Node; addresses: every device address on this bus.
+                 turnaround_us=100, poll_every_us=20000, police=True):
+        # node: the hub's Node; addresses: every device address on this bus. police: find and
+        # quiet a device that talks out of turn (off where late answers are normal).
         self.node = node
         self.addresses = sorted(addresses)
         self.byte_us = 10000000 // baud          # start + 8 data + stop bits
@@ -51,8 +58,13 @@ class BusMaster:
         self.splits = []                         # ranges still to poll after a garbled turn
         self.retries = 0                         # re-polls of one device after a garbled turn
         self.rr = 0                              # round-robin position over destinations
+        self.out_of_turn = {}                    # address -> [frames out of turn, since (ms)]
+        self.quieted = {}                        # address -> [quiet until (ms), next solo poll (us)]
+        self.on_out_of_turn = None               # callable(address, frames): tell the hall
+        if police:
+            node.frame_hook = self._heard_frame
         self.stats = {"polls": 0, "event_polls": 0, "turns_heard": 0, "silent": 0,
-                      "garbled": 0, "splits": 0, "tx_bytes": 0, "rx_bytes": 0}
+                      "garbled": 0, "splits": 0, "tx_bytes": 0, "rx_bytes": 0, "out_of_turn": 0}
 
     def _idle_poll_us(self):
         return self.turnaround_us + (1 + POLL_BYTES) * self.byte_us + self.reply_us
@@ -73,6 +85,44 @@ class BusMaster:
             self.turn_frames += dec.frames - frames
             if dec.rejected() != before:
                 self.garbled = True
+
+    def _heard_frame(self, src, ms):
+        # Every intact frame heard: one from a device the current turn does not cover spoke
+        # out of turn (a fault that would garble every other device's answers). It is named,
+        # then told to speak only when polled alone.
+        if src == HUB:
+            return
+        turn = self.turn
+        if turn is not None and self.addresses[turn[0]] <= src <= self.addresses[turn[1]]:
+            return
+        self.stats["out_of_turn"] += 1
+        seen = self.out_of_turn.get(src)
+        if seen is None or ticks_diff(ms, seen[1]) > self.OUT_OF_TURN_MS:
+            seen = self.out_of_turn[src] = [0, ms]
+        seen[0] += 1
+        if seen[0] >= self.OUT_OF_TURN_LIMIT:
+            seen[0] = 0
+            seen[1] = ms
+            quiet = self.quieted.get(src)
+            if quiet is None:
+                self.quieted[src] = [ticks_add(ms, self.QUIET_MS), 0]
+            else:
+                quiet[0] = ticks_add(ms, self.QUIET_MS)
+            self.node.send(src, {"type": "bus_quiet", "ms": self.QUIET_MS}, ms)
+            if self.on_out_of_turn is not None:
+                self.on_out_of_turn(src, self.stats["out_of_turn"])
+
+    def _solo_due(self, us, ms):
+        # A quieted device still gets its turns, alone, twice a second.
+        for address in list(self.quieted):
+            quiet = self.quieted[address]
+            if ticks_diff(ms, quiet[0]) > 0:
+                del self.quieted[address]
+            elif address in self.addresses and ticks_diff(us, quiet[1]) >= 0:
+                quiet[1] = ticks_add(us, self.SOLO_POLL_US)
+                i = self.addresses.index(address)
+                return (i, i)
+        return None
 
     # ---- transmitting ------------------------------------------------------------------------
 
@@ -103,7 +153,7 @@ class BusMaster:
             self._end_turn()
         for packet in self.node.packets(ms, utc):
             self.queue.append(packet)
-        return self._choose(us)
+        return self._choose(us, ms)
 
     def _end_turn(self):
         # A turn that left bytes without a frame, or half a frame, was garbled (two devices
@@ -134,11 +184,15 @@ class BusMaster:
         self.garbled = False
         self.turn_frames = 0
 
-    def _choose(self, us):
+    def _choose(self, us, ms=0):
         queue = self.queue
         out = bytearray(b"\x00")
         grant = None
-        if self._has_broadcast():
+        solo = self._solo_due(us, ms) if self.quieted else None
+        if solo is not None:
+            grant = solo
+            resend = True
+        elif self._has_broadcast():
             self._take(BROADCAST, out)
         elif queue and (self.splits or self.since_poll == 0 or
                         ticks_diff(us, self.last_poll) < self.poll_every_us):

@@ -19,6 +19,7 @@ MESSAGES = (
     (0x06, "config_push", True, (("key", STR), ("value", STR))),
     (0x07, "poll", False, (("first", U8), ("last", U8), ("resend", BOOL))),
     (0x08, "status_request", False, ()),
+    (0x09, "bus_quiet", False, (("ms", U32),)),     # speak only when polled alone, for ms
     # tickets
     (0x10, "ticket_request", True, (_REQ, ("service", STR), ("kind", U8), ("booking", STR))),
     (0x11, "ticket_issued", True, (_REQ, ("ticket", STR), ("service", STR), ("kind", U8),

@@ -130,8 +130,35 @@ def hall_rows(doc):
                      "reset_cause": _name(RESET_CAUSES, dev.get("reset_cause")),
                      "free_heap": dev.get("free_heap"), "rx_errors": dev.get("rx_errors"),
                      "printer": _name(PRINTER_STATES, dev.get("printer")),
-                     "rssi": dev.get("rssi")})
+                     "rssi": dev.get("rssi"), "refused": dev.get("refused"),
+                     "faults": dev.get("faults"), "out_of_turn": dev.get("out_of_turn")})
     return rows
+
+
+def troubles(doc):
+    """Lines for what an operator must act on: the hub's journal, misbehaving devices."""
+    out = []
+    journal = doc.get("journal") or {}
+    if journal.get("lost") or journal.get("from_previous"):
+        out.append("journal: %d records could not be read at the hub's last start%s; the "
+                   "damaged file is kept beside the journal" % (
+                       journal.get("lost", 0), " (the day was rebuilt from the previous "
+                       "generation)" if journal.get("from_previous") else ""))
+    if journal.get("storage_failed"):
+        out.append("journal: the hub cannot write its journal (disk full?) and refuses what it "
+                   "cannot record; %d writes failed" % journal.get("write_failures", 0))
+    for dev in doc.get("devices", []):
+        said = []
+        if dev.get("out_of_turn"):
+            said.append("talked out of turn on the bus %d times (told to keep quiet)"
+                        % dev["out_of_turn"])
+        if dev.get("refused"):
+            said.append("%d messages refused" % dev["refused"])
+        if dev.get("faults"):
+            said.append("%d messages the hub failed on" % dev["faults"])
+        if said:
+            out.append("%s: %s" % (dev["id"], ", ".join(said)))
+    return out
 
 
 def cell(column, value):
@@ -212,6 +239,8 @@ def show_hall(doc, as_json, stdout):
         doc.get("hall"), len(rows) - 1, offline,
         ", ".join("%s %d" % kv for kv in sorted(waiting.items())) or "-"))
     table(rows, HALL_COLUMNS, stdout)
+    for line in troubles(doc):
+        stdout.write("! %s\n" % line)
 
 
 def mqtt_status(target, hall, user, timeout):
