@@ -1,6 +1,6 @@
 """Benchmarks: figures and ratios measured in one run, printed (or as one JSON object).
 
-    python tools/bench.py protocol|routing|firmware|sim [--json]
+    python tools/bench.py protocol|routing|firmware|sim|mqtt|faults [--json]
 """
 import argparse
 import json
@@ -223,8 +223,62 @@ def bench_mqtt():
     return bench_mqtt.run()
 
 
+def bench_faults():
+    """The hub's fault suite at full size: every damage to a morning's journal (and to a
+    compacted one's snapshot), a disk that fills at every write point, 100,000 hostile messages
+    on both carriers beside an honest service, and a caller's latency beside a babbling device."""
+    for path in (ROOT / "tests", ROOT / "tests" / "portable"):
+        sys.path.insert(0, str(path))
+    import faults
+    import hostile
+    from host_sim.framesim import FrameHall
+
+    result = {}
+    tried = lost = reused = unreported = 0
+    t0 = time.perf_counter()
+    for compact_at in (None, 25):
+        truth = faults.Checker(tickets=40, compact_at=compact_at)
+        for damaged, ruined, what in faults.damages(truth.data, truth.spans, bits=(0, 5),
+                                                    each=True):
+            truth.check(damaged, ruined, what)
+        tried += truth.tried
+        lost += truth.acked_lost
+        reused += truth.reused
+        unreported += truth.unreported
+    result.update({"journal_damages_tried": tried, "journal_acked_lost": lost,
+                   "journal_numbers_reused": reused, "journal_damage_unreported": unreported,
+                   "journal_recovery_ms_mean": round(1000 * (time.perf_counter() - t0) / tried, 2)})
+
+    points = problems = 0
+    writes = faults.disk_full_day(10 ** 9, 0)[2]
+    for at_write in range(writes + 1):
+        for partial in (0, 9, 30):
+            for heal in (None, 3):
+                points += 1
+                problems += len(faults.disk_full_day(at_write, partial, heal)[0])
+    result.update({"disk_full_points_tried": points, "disk_full_acked_lost": problems})
+
+    storms = [hostile.storm("mqtt", 60000, seed=11), hostile.storm("serial", 40000, seed=12)]
+    result.update({"hostile_messages_tried": sum(g["hostile_messages_tried"] for g in storms),
+                   "hub_crashes": sum(g["hub_crashes"] for g in storms),
+                   "honest_tickets_lost": sum(g["honest_tickets_lost"] for g in storms)})
+
+    calm = FrameHall(bus64_scenario()).run()
+    hall = FrameHall(bus64_scenario(), babbler=True)
+    rough = hall.run()
+    named = hall.hub.role.devices[hall.babbler.address].out_of_turn
+    result.update({
+        "babbler_call_latency_ms_p99": round(rough["call_latency_ms_p99"], 1),
+        "babbler_call_latency_ms_p50": round(rough["call_latency_ms_p50"], 1),
+        "call_latency_ms_p99_bus64_without": round(calm["call_latency_ms_p99"], 1),
+        "babbler_named_times": named,
+        "babbler_lost": rough["problems"],
+    })
+    return result
+
+
 BENCHES = {"protocol": bench_protocol, "routing": bench_routing, "firmware": bench_firmware,
-           "sim": bench_sim, "mqtt": bench_mqtt}
+           "sim": bench_sim, "mqtt": bench_mqtt, "faults": bench_faults}
 
 
 def main(argv=None):
