@@ -34,10 +34,3 @@ if sys.implementation.name == "micropython":
     except (ImportError, ValueError):    # no fast.mpy, or built without the native emitter
         pass
 
-
-def crc16_more(crc, buf):
-    # Continue a CRC over one more chunk (a file checked as it is read back).
-    table = _TABLE
-    for b in buf:
-        crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ b]
-    return crc

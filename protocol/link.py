@@ -39,8 +39,8 @@ class Link:
 
     def __init__(self, address, first_seq=0, rto_ms=None, max_tries=None, queue_max=None,
                  per_dst_max=None):
-        # queue_max: must-deliver packets held in all; per_dst_max: for one destination (a hub
-        # talking to many devices sets it, so that one silent device cannot use up the rest).
+        # per_dst_max: must-deliver packets held for one destination (a hub sets it, so that
+        # one silent device cannot use up the room of the rest).
         self.address = address
         if queue_max is not None:
             self.QUEUE_MAX = queue_max
@@ -76,7 +76,7 @@ class Link:
             return packet.seq
         held = self._held_by.get(dst, 0)
         if held >= self.PER_DST_MAX or self._held >= self.QUEUE_MAX:
-            raise QueueFull("%d must-deliver messages already queued for %d" % (held, dst))
+            raise QueueFull("%d queued for %d" % (held, dst))
         packet = Packet(dst, self._next_seq(), FLAG_ACK_REQ, type_id, payload)
         self._held += 1
         self._held_by[dst] = held + 1
@@ -111,17 +111,11 @@ class Link:
             packet = flight[k]
             if packet.seq == seq:
                 flight.pop(k)
-                self._release(src)
+                self._held -= 1
+                self._held_by[src] -= 1
                 self._event(kind, packet, detail)
                 self._refill(src, now)
                 return
-
-    def _release(self, dst):
-        self._held -= 1
-        self._held_by[dst] -= 1
-
-    def held_for(self, dst):
-        return self._held_by.get(dst, 0)
 
     def _event(self, kind, packet, detail):
         self.stats["delivered" if kind == DELIVERED else "give_ups"] += 1
@@ -185,7 +179,8 @@ class Link:
                 if ticks_diff(now, packet.due) >= 0:
                     if packet.tries >= self.MAX_TRIES:
                         flight.pop(k)
-                        self._release(dst)
+                        self._held -= 1
+                        self._held_by[dst] -= 1
                         self._event(GAVE_UP, packet, 0)
                         self._refill(dst, now)
                         continue

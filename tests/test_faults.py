@@ -173,10 +173,10 @@ def test_one_device_that_never_acks_cannot_starve_another():
     hub = Node(0, HubRole(RoutingCore(config(), now=at("09:00")), []), "hub", 0, queue_max=64)
     for k in range(200):
         hub.send(34, {"type": "command_result", "req": k, "window": 2, "result": 8}, 0)
-    assert hub.link.held_for(34) == Node.PER_DEVICE_MAX and hub.overflow == 200 - 16
+    assert hub.link._held_by[34] == Node.PER_DEVICE_MAX and hub.overflow == 200 - 16
     hub.send(17, {"type": "ticket_issued", "req": 1, "ticket": "A001", "service": "A",
                   "kind": 0, "ahead": 0, "wait_min": 0, "wait_max": 60, "issued": 0}, 0)
-    assert hub.link.held_for(17) == 1
+    assert hub.link._held_by[17] == 1
 
 
 def test_a_dispenser_voids_only_its_own_tickets_once():

@@ -49,8 +49,13 @@ print("median_us", samples[len(samples) // 2])
 print("min_us", samples[0])
 """
 
+# Loaded from the .mpy files, as a device holds them (without '' on sys.path the unix port
+# would find the sources in the repository and compile them at run time).
 IMPORT_HEAP = """
 import gc
+import sys
+if '' in sys.path:
+    sys.path.remove('')
 gc.collect()
 base = gc.mem_alloc()
 import protocol.frame, protocol.link

@@ -250,7 +250,8 @@ class RoutingCore:
         keep = (self.on_day_closed, self.rejects, self.storage_failed, self.retry_at, self.retry_s,
                 self.compact_every)
         RoutingCore.__init__(self, self.cfg, self.storage, now)
-        self._replay(now, self.storage.size() - journal.void)
+        self._replay(now, journal.end if journal.end is not None else
+                     self.storage.size() - journal.void)
         self.journal = journal
         (self.on_day_closed, self.rejects, self.storage_failed, self.retry_at, self.retry_s,
          self.compact_every) = keep

@@ -353,6 +353,7 @@ class Journal:
         self.void = 0               # bytes at the end of the file to void before the next record
         self.damage = Damage()
         self.failures = 0           # writes that did not reach storage
+        self.end = None             # where the last good record ends (asked of the storage once)
 
     def replay(self):
         # (kind, body) of every readable record, the previous generation's first when this
@@ -391,13 +392,15 @@ class Journal:
         if self.void:
             chunk = record(KIND_VOID, pack(self.void), seq) + record(kind, body, seq + 1)
         storage = self.storage
-        before = storage.size()
+        if self.end is None:
+            self.end = storage.size() - self.void
         try:
             storage.append(chunk)
         except OSError as exc:
             self.failures += 1
-            self.void += storage.size() - before
+            self.void = storage.size() - self.end     # what of it reached the file, and before
             raise StorageError("journal write failed: %s" % (exc,))
+        self.end += len(chunk)
         self.seq = seq + (2 if self.void else 1)
         self.void = 0
 
@@ -407,6 +410,7 @@ class Journal:
         self.storage.replace((record(KIND_SNAPSHOT, body, 0),), aside)
         self.seq = 1
         self.void = 0
+        self.end = None
 
 
 class MemoryStorage:
@@ -572,8 +576,11 @@ class FileStorage:
 
 
 def _crc_more(crc, chunk):
-    from protocol.crc import crc16_more
-    return crc16_more(crc, chunk)
+    # Continue a CRC-16 over one more chunk (a file checked as it is read back).
+    from protocol.crc import _TABLE
+    for b in chunk:
+        crc = ((crc << 8) & 0xFFFF) ^ _TABLE[(crc >> 8) ^ b]
+    return crc
 
 
 def _chunks(path, size):
