@@ -17,6 +17,7 @@ CHIPS = {
     "host": None,                       # a virtual board: no pins to check
 }
 UART_NAMES = ("bus", "printer", "voice")
+PRINTER_CONFIRMS = ("none", "gs_r", "gs_h")
 DISPLAYS = {"hub12": ("a", "b", "clk", "lat", "oe", "data"), "max7219": ("din", "clk", "cs"),
             "ssd1306": ("sda", "scl"), "virtual": ()}
 KNOWN = ("board", "mcu", "description", "uarts", "keys", "key_lights", "display", "status_led")
@@ -89,6 +90,17 @@ def validate(board, source="board"):
             check.fail(where + ".id", "UART%d is already used by %s" % (uid, ids[uid]))
         ids[uid] = where
         check.number(where + ".baud", u.get("baud"), 1200, 2000000)
+        for key in u:
+            if key not in ("id", "tx", "rx", "de", "baud") and not (
+                    uname == "printer" and key in ("confirm", "font")):
+                check.fail(where + "." + key, "unknown key")
+        if uname == "printer":
+            # confirm: the command the printer answers only once a ticket has printed (GS ( H,
+            # GS r) or none; font: what its Chinese font covers (GBK, or all of GB18030)
+            if u.get("confirm", "none") not in PRINTER_CONFIRMS:
+                check.fail(where + ".confirm", "expected one of %s" % ", ".join(PRINTER_CONFIRMS))
+            if u.get("font", "gbk") not in ("gbk", "gb18030"):
+                check.fail(where + ".font", "expected gbk or gb18030")
         if check.chip is not None:
             check.pin(where + ".tx", u.get("tx"))
             check.pin(where + ".rx", u.get("rx"), output=False)

@@ -2,6 +2,7 @@
 # it reaches the hub. validate() raises ConfigError naming the file, the key and the reason;
 # redacted() is the only form in which a configuration may be shown or logged.
 
+from firmware.boards import PRINTER_CONFIRMS
 from firmware.texts import TEXT_KEYS
 from protocol.schema import valid_id
 
@@ -9,7 +10,8 @@ ROLES = ("hub", "dispenser", "caller", "evaluator", "display")
 SECRET_NAMES = ("password", "psk", "secret", "token")
 KINDS = ("ordinary", "priority", "appointment")
 KNOWN = ("id", "role", "hall", "board", "bus_address", "window", "service_keys", "rating_levels",
-         "wifi", "mqtt", "texts", "glyphs", "transport", "transfer_services", "keymap")
+         "wifi", "mqtt", "texts", "glyphs", "transport", "transfer_services", "keymap",
+         "printer")
 
 
 class ConfigError(Exception):
@@ -48,6 +50,15 @@ def validate(doc, source="config.json"):
             fail("window", "a %s belongs to a window 1..250, got %r" % (role, window))
     elif window is not None:
         fail("window", "only callers and evaluators belong to a window")
+    printer = doc.get("printer")
+    if printer is not None:
+        if role != "dispenser" or not isinstance(printer, dict):
+            fail("printer", "only a dispenser has a printer: {\"confirm\": ...} from its board")
+        for key in printer:
+            if key != "confirm":
+                fail("printer." + key, "unknown key")
+        if printer.get("confirm", "none") not in PRINTER_CONFIRMS:
+            fail("printer.confirm", "expected one of %s" % ", ".join(PRINTER_CONFIRMS))
     if role == "dispenser":
         keys = doc.get("service_keys")
         if not isinstance(keys, list) or not keys:

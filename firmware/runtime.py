@@ -46,7 +46,6 @@ class DeviceRuntime:
             from protocol.mqttcarrier import MqttCarrier
             self.carrier = MqttCarrier(self.node, config["hall"], config["id"])
         self.voice = VoicePlayer() if "voice" in uarts else None
-        self.queries = []                       # printer status queries awaiting their byte
         self.buf = bytearray(256)
         self.passes = 0
 
@@ -95,18 +94,17 @@ class DeviceRuntime:
         printer = self.uarts.get("printer")
         if printer is None:
             return
-        while self.queries and printer.any():
-            n = printer.readinto(memoryview(self.buf)[:1])
+        while printer.any():
+            n = printer.readinto(self.buf)
             if not n:
                 break
-            self.role.printer_reply(self.queries.pop(0), self.buf[0], now)
+            self.role.printer_bytes(memoryview(self.buf)[:n], now)
 
     def _perform(self, action, now):
         kind = action[0]
         if kind == "print" and "printer" in self.uarts:
             self.uarts["printer"].write(action[1])
         elif kind == "query" and "printer" in self.uarts:
-            self.queries.append(action[1])
             self.uarts["printer"].write(action[1])
         elif kind == "voice" and self.voice is not None:
             self.voice.play(action[1], now)

@@ -31,6 +31,7 @@ from firmware.hubrun import HubMqtt, HubRuntime
 from firmware.routing.core import RoutingCore, PRIORITY, FINISHED
 from firmware.routing.journal import MemoryStorage
 from host_sim.hallday import DayResult, HallDay, Ticket, next_arrival, service_time
+from host_sim.printer import BYTES_PER_MS, VirtualPrinter
 from firmware.runtime import DeviceRuntime
 from protocol.frame import FRAME, StreamDecoder
 from protocol.ticks import ticks_diff
@@ -83,30 +84,66 @@ class SimUART(Received):
 
 
 class SimPrinter(Received):
-    """The dispenser's ESC/POS printer: keeps what is printed, answers DLE EOT status queries
-    after a few milliseconds; its paper can run out (a fault of the scenario)."""
+    """The dispenser's ESC/POS printer: the virtual printer (host_sim/printer.py) on the
+    simulation's clock, so a status answers at once and a ticket is confirmed once printed; its
+    roll can end, before a ticket or in the middle of one (a fault of the scenario). A citizen
+    holds a ticket once it is printed to its cut."""
 
     def __init__(self, sim, device):
         super().__init__()
         self.sim = sim
         self.device = device
-        self.paper_out = False
+        self.model = VirtualPrinter()
+        self.seen = 0                # bytes of model.printed already looked through
         self.printed = []            # ticket names, in print order
+        self.stopped = False         # the roll ended with a ticket half printed
+
+    @property
+    def paper_out(self):
+        return self.model.out_of_paper()
+
+    def run_out(self, after):
+        if self.model.paper is None:
+            self.model.paper = after     # bytes it can still print
+
+    def refill(self):
+        self.model.paper = None
+        self.stopped = False
+
+    def _ms(self):
+        return self.sim.now // 1000
 
     def write(self, data):
-        data = bytes(data)
-        if data[:2] == b"\x10\x04":
-            if data[2] == 4:
-                self.rx.append(0x72 if self.paper_out else 0x12)
-            else:
-                self.rx.append(0x32 if self.paper_out else 0x12)
-            self.sim.wake(self.device, self.sim.now + 5000)
-            return len(data)
-        found = TICKET.search(data)
-        if found and not self.paper_out:
-            self.printed.append(found.group(1).decode())
-            self.sim.printed(self.device, found.group(1).decode())
+        self.model.write(data, self._ms())
+        self._pump()
         return len(data)
+
+    def any(self):
+        self._pump()
+        return len(self.rx)
+
+    def _pump(self):
+        now = self._ms()
+        replies = self.model.read(now)
+        if replies:
+            self.rx.extend(replies)
+            self.sim.wake(self.device, self.sim.now + 1000)
+        if self.model.out_of_paper() and self.model.buffer and not self.stopped:
+            self.stopped = True          # a ticket that will not come out whole
+            self.sim.report["paper_outs"] += 1
+        done = self.model.printed
+        while True:
+            cut = done.find(escpos.CUT, self.seen)
+            if cut < 0:
+                break
+            found = TICKET.findall(bytes(done[self.seen:cut]))   # (the last: a ticket cut
+            self.seen = cut + len(escpos.CUT)                     # off by the roll's end is
+            if found:                                             # no ticket)
+                self.printed.append(found[-1].decode())
+                self.sim.printed(self.device, found[-1].decode())
+        if self.model.busy():        # still printing: look again when the buffer is through
+            left_ms = len(self.model.buffer) // BYTES_PER_MS + 1
+            self.sim.wake(self.device, self.sim.now + left_ms * 1000)
 
 
 class SimPanel:
@@ -209,6 +246,7 @@ class FrameHall:
         for k in range(dispensers):
             configs.append({"id": "disp-%d" % (k + 1), "role": "dispenser", "hall": hall.hall,
                             "bus_address": 1 + k, "texts": texts,
+                            "printer": {"confirm": "gs_h"},
                             "service_keys": [{"service": s[0]} for s in hall.services] +
                             [{"service": s[0], "kind": "priority"} for s in hall.services]})
         for k in range(displays):
@@ -609,7 +647,7 @@ class FrameHall:
 
     def _refill(self, device):
         # A clerk loads paper; the dispenser sees it at its next paper check.
-        device.printer.paper_out = False
+        device.printer.refill()
         self.world(self.now + (device.runtime.role.PAPER_CHECK_MS + 1000) * 1000,
                    self._next_at_dispenser, device)
 
@@ -634,8 +672,7 @@ class FrameHall:
             return                       # not ready: they wait for the board to say so
         citizen = line[0]
         if self.sc.print_failures and self.rng.random() < self.sc.print_failures:
-            device.printer.paper_out = True
-            self.report["paper_outs"] += 1
+            device.printer.run_out(self.rng.randrange(0, 600))   # in this ticket or a later one
         self.busy[device.id] = True
         prefixes = [s[0] for s in self.sc.hall.services]
         index = prefixes.index(citizen.service) + (len(prefixes) if citizen.kind else 0)

@@ -83,36 +83,35 @@ class ReplBoard:
 
 
 class FakePrinter:
-    """The printer end of a dispenser's printer UART: collects what is printed and answers
-    DLE EOT status queries like an ESC/POS printer (paper state set by the test)."""
+    """The printer end of a dispenser's printer UART: the virtual ESC/POS printer
+    (host_sim/printer.py) in real time, on a pseudo-terminal: status answered at once, a ticket
+    printed at the head's speed and confirmed once printed. Only its paper sensor is a fake."""
 
     def __init__(self):
+        from host_sim.printer import VirtualPrinter
         self.master, self.slave, self.path = _pty()
-        self.printed = bytearray()
-        self.paper = 0x12          # DLE EOT 4 reply: paper present
-        self.offline = 0x12        # DLE EOT 2 reply: online
+        self.model = VirtualPrinter()
         self.running = True
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
+    @property
+    def printed(self):
+        return self.model.printed
+
     def _serve(self):
-        pending = bytearray()
+        t0 = time.monotonic()
         while self.running:
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if not ready:
-                continue
+            ready, _, _ = select.select([self.master], [], [], 0.01)
+            now = int((time.monotonic() - t0) * 1000)
             try:
-                pending.extend(os.read(self.master, 4096))
+                if ready:
+                    self.model.write(os.read(self.master, 4096), now)
+                out = self.model.read(now)
+                if out:
+                    os.write(self.master, out)
             except OSError:
                 return
-            while True:
-                at = pending.find(b"\x10\x04")
-                if at < 0 or at + 2 >= len(pending):
-                    break
-                self.printed.extend(pending[:at])
-                n = pending[at + 2]
-                del pending[:at + 3]
-                os.write(self.master, bytes((self.paper if n == 4 else self.offline,)))
 
     def close(self):
         self.running = False
@@ -292,7 +291,7 @@ class RealtimeHall:
         prefixes = [s[0] for s in hall.services]
         self.dispenser_cfg = {
             "id": "disp-1", "role": "dispenser", "hall": "hall", "board": "host", "bus_address": 17,
-            "service_keys": [{"service": p} for p in prefixes],
+            "service_keys": [{"service": p} for p in prefixes], "printer": {"confirm": "gs_h"},
             "texts": printer_texts("服务大厅", {s[0]: (s[1], list(s[9])) for s in hall.services})}
         self.devices = [self.dispenser_cfg, {"id": "display-1", "role": "display", "hall": "hall",
                                              "board": "host", "bus_address": 250}]

@@ -21,6 +21,7 @@ from firmware.hubrun import HubMqtt, HubRuntime
 from firmware.routing.core import RoutingCore
 from firmware.texts import printer_texts
 from host_sim.framesim import Received, babble
+from host_sim.printer import VirtualPrinter
 from protocol.codec import encode_payload
 from protocol.errors import ProtocolError
 from protocol.frame import encode_frame
@@ -33,7 +34,7 @@ from t_dispenser import TEXTS
 HALL = "district-1"
 HONEST = [
     {"id": "disp-1", "role": "dispenser", "bus_address": 17, "hall": HALL,
-     "service_keys": [{"service": "A"}]},
+     "service_keys": [{"service": "A"}], "printer": {"confirm": "gs_h"}},
     {"id": "caller-1", "role": "caller", "bus_address": 33, "window": 1},
     {"id": "eval-1", "role": "evaluator", "bus_address": 49, "window": 1},
     {"id": "display-1", "role": "display", "bus_address": 65},
@@ -109,6 +110,7 @@ class Hall:
             babble(node)
         self.printed = []
         self.screens = []
+        self.printer = VirtualPrinter()
 
     def utc(self):
         return self.utc0 + self.ms // 1000
@@ -150,10 +152,13 @@ class Hall:
     def _hardware(self, node):
         if node.role_name == "dispenser":
             for action in node.hardware:
-                if action[0] == "query":
-                    node.role.printer_reply(action[1], 0x12, self.ms)
-                elif action[0] == "print":
+                if action[0] in ("print", "query"):
+                    self.printer.write(action[1], self.ms)
+                if action[0] == "print":
                     self.printed.append(action[1])
+            data = self.printer.read(self.ms)
+            if data:
+                node.role.printer_bytes(data, self.ms)
         elif node.role_name == "display":
             self.screens += [a[1] for a in node.hardware if a[0] == "screen"]
         node.hardware = []

@@ -150,3 +150,43 @@ def test_provision_refuses_with_the_file_the_key_and_the_reason(tmp_path):
     gone = hallctl("provision", hall, "disp-1", "--port", "/dev/no-such-tty")
     assert gone.returncode == 2 and gone.stderr == "hallctl: /dev/no-such-tty: no such port\n"
     assert not (tmp_path / "x.json").exists()
+
+
+def test_a_gbk_printer_is_never_given_a_character_it_cannot_print(tmp_path):
+    # 䶮 and € are four-byte GB18030 codes: a GBK printer's font prints them as garbage.
+    hall = host_hall(tmp_path)
+    doc = json.loads(hall.read_text(encoding="utf-8"))
+    doc["routing"]["services"][0]["materials"].append("䶮氏族谱")
+    doc["name"] = "€ 服务中心"
+    hall.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    proc = hallctl("provision", hall, "disp-1", "--out", tmp_path / "disp-1.json")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("hallctl: %s: name: € (U+20AC); services[A].materials[1]: 䶮 "
+                                  "(U+4DAE): a GBK printer cannot print these" % hall)
+    assert "(board host)" in proc.stderr and proc.stderr.count("\n") == 1
+    assert not (tmp_path / "disp-1.json").exists()
+    board = json.loads((Path(__file__).resolve().parents[1] / "boards" / "host.json").read_text())
+    board["board"] = "wide-font"
+    board["uarts"]["printer"]["font"] = "gb18030"            # a printer with the whole font
+    (tmp_path / "wide.json").write_text(json.dumps(board))
+    doc["devices"][1]["board"] = str(tmp_path / "wide.json")
+    hall.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    made = hallctl("provision", hall, "disp-1", "--out", tmp_path / "disp-1.json")
+    assert made.returncode == 0, made.stderr
+    config = json.loads((tmp_path / "disp-1.json").read_text())
+    assert "䶮氏族谱".encode("gb18030").hex() in config["texts"]["services"]["A"]["materials"]
+    assert config["printer"] == {"confirm": "gs_h"}           # from the board's printer
+
+
+def test_a_board_names_how_its_printer_confirms_a_ticket():
+    from firmware import boards
+    board = json.loads((Path(__file__).resolve().parents[1] / "boards" / "host.json").read_text())
+    board["uarts"]["printer"]["confirm"] = "dle_eot"
+    with pytest.raises(boards.BoardError) as exc:
+        boards.validate(board, "my.json")
+    assert str(exc.value) == "my.json: uarts.printer.confirm: expected one of none, gs_r, gs_h"
+    board["uarts"]["printer"]["confirm"] = "gs_r"
+    board["uarts"]["printer"]["speed"] = 1
+    with pytest.raises(boards.BoardError) as exc:
+        boards.validate(board, "my.json")
+    assert str(exc.value) == "my.json: uarts.printer.speed: unknown key"

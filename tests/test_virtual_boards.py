@@ -10,7 +10,8 @@ from t_dispenser import TEXTS
 from host_sim.realtime import FakePrinter, HostHub, VirtualBoard
 
 DISPENSER = {"id": "disp-1", "role": "dispenser", "hall": "district-1", "board": "host",
-             "bus_address": 17, "service_keys": [{"service": "A"}], "texts": TEXTS}
+             "bus_address": 17, "service_keys": [{"service": "A"}], "texts": TEXTS,
+             "printer": {"confirm": "gs_h"}}             # the host board's virtual printer
 CALLER = {"id": "caller-1", "role": "caller", "hall": "district-1", "board": "host",
           "bus_address": 33, "window": 1}
 EVALUATOR = {"id": "eval-1", "role": "evaluator", "hall": "district-1", "board": "host",

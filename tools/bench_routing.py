@@ -35,6 +35,9 @@ class Discard:
     def append(self, chunk):
         self.bytes += len(chunk)
 
+    def size(self):
+        return self.bytes
+
 
 def hall(waiting):
     doc = {

@@ -19,6 +19,20 @@ CUT = b"\x1b\x64\x04\x1d\x56\x42\x00"   # feed 4 lines, partial cut (GS V 66 0)
 QUERY_OFFLINE = b"\x10\x04\x02"    # reply bit 2: cover open, 5: stopped at paper end, 6: error
 QUERY_PAPER = b"\x10\x04\x04"      # reply bits 2-3: paper near end, bits 5-6: paper end
 
+# Asking whether what was sent before has printed: both are answered only once everything in
+# front of them is printed (DLE EOT is answered at once, while the ticket is still in the
+# printer's buffer). Which one a printer has is the board's uarts.printer.confirm.
+QUERY_PRINTED = b"\x1d\x72\x01"   # GS r 1: the paper sensor status, after printing
+# DLE DC4 fn 8: clear the buffers (real-time), so that a ticket that failed half way is not
+# finished on fresh paper after it was voided.
+CLEAR_BUFFER = b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"
+
+
+def query_printed_id(ident):
+    # GS ( H fn 48: a process ID response (37 22 d1 d2 d3 d4 00) once the data before it printed.
+    return b"\x1d\x28\x48\x06\x00\x30\x30" + ("%04d" % (ident % 10000)).encode()
+
+
 OK = 1
 PAPER_LOW = 2
 PAPER_OUT = 3
@@ -41,6 +55,65 @@ def offline_state(reply):
     if reply & 0x44:
         return FAULT
     return OK
+
+
+def printed_state(reply):
+    # A GS r 1 reply byte -> OK / PAPER_LOW / PAPER_OUT.
+    if reply & 0x0C:
+        return PAPER_OUT
+    if reply & 0x03:
+        return PAPER_LOW
+    return OK
+
+
+REALTIME = 1      # a DLE EOT reply (value: the byte)
+SENSOR = 2        # a GS r 1 reply (value: the byte)
+PROCESS_ID = 3    # a GS ( H process ID response (value: its four digits as a number)
+
+
+class StatusReader:
+    # Sorts the bytes a printer sends by their fixed bits, so that nothing unasked for can be
+    # taken for an answer: DLE EOT replies (0xx1 xx10), GS r replies (0xx0 xxxx), process ID
+    # responses (37 22 d1 d2 d3 d4 00). Automatic status back blocks (4 bytes, the first
+    # 0xx1 xx00), XON / XOFF flow control and anything else are counted and skipped.
+    def __init__(self):
+        self.replies = []            # (kind, value), oldest first
+        self.unsolicited = 0
+        self._pid = None             # a process ID response being read
+        self._skip = 0               # bytes of an automatic status block still to come
+
+    def feed(self, data):
+        for b in data:
+            pid = self._pid
+            if pid is not None:
+                pid.append(b)
+                if len(pid) == 7:
+                    self._pid = None
+                    digits = bytes(pid[2:6])
+                    if pid[1] == 0x22 and pid[6] == 0 and digits.isdigit():
+                        self.replies.append((PROCESS_ID, int(digits)))
+                    else:
+                        self.unsolicited += 1
+            elif self._skip:
+                self._skip -= 1
+            elif b == 0x37:
+                self._pid = bytearray((b,))
+            elif b == 0x11 or b == 0x13:
+                pass                                   # XON / XOFF
+            elif b & 0x93 == 0x12:
+                self.replies.append((REALTIME, b))
+            elif b & 0x93 == 0x10:
+                self._skip = 3
+                self.unsolicited += 1
+            elif b & 0x90 == 0:
+                self.replies.append((SENSOR, b))
+            else:
+                self.unsolicited += 1
+
+    def take(self):
+        out = self.replies
+        self.replies = []
+        return out
 
 
 def qr(data, size=6):

@@ -1,10 +1,11 @@
 # Ticket dispenser role: a service key asks the hub for a ticket; the issued ticket is printed
-# on the ESC/POS printer, the print is checked with the printer's real-time status, and the
-# result goes back to the hub, so a ticket that did not print is voided or reprinted there,
-# never silently lost. Sans-IO: methods take the time (ms ticks) and append actions to out:
+# on the ESC/POS printer, and counts as printed only when the printer confirms it has printed
+# it; the result goes back to the hub, so a ticket that did not print is voided or reprinted
+# there, never silently lost. Sans-IO: methods take the time (ms ticks) and append actions:
 #   ("send", message dict)          to the hub (must-deliver ones through the link)
 #   ("print", bytes)                to the printer UART
-#   ("query", bytes)                a DLE EOT status request; answer with printer_reply()
+#   ("query", bytes)                a status request to the printer UART; what the printer
+#                                   sends back goes to printer_bytes()
 #   ("show", what, detail)          the status LED / display: ready, wait, out_of_paper,
 #                                   printer_fault, refused (detail: reason), offline
 #   ("status",)                     the printer state changed: send a status message now
@@ -16,7 +17,9 @@ _KINDS = {"ordinary": 0, "priority": 1, "appointment": 2}
 
 
 class DispenserRole:
-    PRINTER_TIMEOUT_MS = 3000     # no status reply this long after printing: a fault
+    PRINTER_TIMEOUT_MS = 3000     # no real-time status reply this long: a fault
+    CONFIRM_TIMEOUT_MS = 15000    # printed, but no confirmation this long: not printed
+    POLL_PRINTING_MS = 500        # real-time status checks while a ticket prints
     PAPER_CHECK_MS = 30000        # idle paper-sensor checks
     REQUEST_TIMEOUT_MS = 10000    # no answer from the hub: show offline
 
@@ -33,6 +36,15 @@ class DispenserRole:
         self.printer = escpos.OK
         self.next_paper_check = ticks_add(now, self.PAPER_CHECK_MS)
         self.printed = 0
+        # How this printer confirms that a ticket has printed (the board's
+        # uarts.printer.confirm, copied into the config at provisioning): "gs_h", "gs_r", or
+        # "none" (a printer with neither: real-time status only, which answers while the
+        # ticket is still in the printer's buffer, so paper that ends mid-ticket goes unseen).
+        self.confirm = (config.get("printer") or {}).get("confirm", "none")
+        self.reader = escpos.StatusReader()
+        self.asked = []               # real-time queries sent and not yet answered, oldest first
+        self.ident = 0                # the last process ID asked for
+        self.next_poll = 0
 
     def key(self, index, now):
         if index >= len(self.keys):
@@ -69,29 +81,74 @@ class DispenserRole:
                                      msg["ticket"])
         data = escpos.ticket(self.texts, msg["service"], msg["ticket"], msg["ahead"],
                              msg["wait_min"] // 60, (msg["wait_max"] + 59) // 60, clock, qr_data)
+        # steps: 0 sent, real-time check asked; 1 printing, confirmation asked; 2 paper check
         self.job = (msg["ticket"], 0)
         self.job_at = now
         self.out.append(("print", data))
-        self.out.append(("query", escpos.QUERY_OFFLINE))
+        self._ask(escpos.QUERY_OFFLINE)
+
+    def _ask(self, query):
+        if query[:2] == b"\x10\x04":        # DLE EOT: answered at once, matched in order
+            self.asked.append(query)
+        self.out.append(("query", query))
+
+    def printer_bytes(self, data, now):
+        # What the printer sent. Answers are told apart by their fixed bits and matched to
+        # what was asked; anything else (automatic status, flow control) is skipped.
+        self.reader.feed(data)
+        for kind, value in self.reader.take():
+            if kind == escpos.REALTIME:
+                if self.asked:
+                    self.printer_reply(self.asked[0], value, now)
+                else:
+                    self.reader.unsolicited += 1
+            elif self.job is not None and self.job[1] == 1 and (
+                    (kind == escpos.SENSOR and self.confirm == "gs_r") or
+                    (kind == escpos.PROCESS_ID and value == self.ident)):
+                self._confirmed(kind, value)
+            else:
+                self.reader.unsolicited += 1
 
     def printer_reply(self, query, reply, now):
-        # The one-byte answer to a ("query", ...) action.
+        # The one-byte answer to a DLE EOT query.
+        if query in self.asked:
+            self.asked.remove(query)
         if query == escpos.QUERY_PAPER:
             self._set_printer(escpos.paper_state(reply))
-            if self.job is not None:
-                self._done(0)                  # the printer was not stopped: it printed
+            if self.job is not None and self.job[1] == 2:
+                self._done(0)                  # confirmed printed; the paper state is known
             return
         state = escpos.offline_state(reply)
         if self.job is None:
             if state != escpos.OK:
                 self._set_printer(state)
             return
-        if state == escpos.OK:                         # printed: now how much paper is left
-            self.job = (self.job[0], 1)
-            self.out.append(("query", escpos.QUERY_PAPER))
-        else:
+        if state != escpos.OK:                 # stopped (at paper end, cover open): not printed
             self._set_printer(state)
             self._done(1 if state == escpos.PAPER_OUT else 2)
+        elif self.job[1] == 0:
+            if self.confirm == "none":         # nothing better to ask: take it as printed
+                self._paper_check()
+            else:
+                self.job = (self.job[0], 1)
+                self.job_at = now
+                self.next_poll = ticks_add(now, self.POLL_PRINTING_MS)
+                if self.confirm == "gs_h":
+                    self.ident = (self.ident + 1) % 10000
+                    self._ask(escpos.query_printed_id(self.ident))
+                else:
+                    self._ask(escpos.QUERY_PRINTED)
+
+    def _confirmed(self, kind, value):
+        if kind == escpos.SENSOR:              # GS r 1: printed, and the paper state with it
+            self._set_printer(escpos.printed_state(value))
+            self._done(0)
+        else:
+            self._paper_check()
+
+    def _paper_check(self):
+        self.job = (self.job[0], 2)
+        self._ask(escpos.QUERY_PAPER)
 
     def _done(self, result):
         # result: protocol codes.PRINT_RESULTS (0 ok, 1 paper out, 2 fault, 3 timeout)
@@ -99,6 +156,8 @@ class DispenserRole:
         self.job = None
         if result == 0:
             self.printed += 1
+        else:                                  # voided: the rest must never print
+            self.out.append(("query", escpos.CLEAR_BUFFER))
         self.out.append(("send", {"type": "print_result", "ticket": ticket, "result": result}))
         self.out.append(("show", "ready" if result == 0 else
                          ("out_of_paper" if result == 1 else "printer_fault"), 0))
@@ -120,10 +179,16 @@ class DispenserRole:
         if msg.get("type") == "ticket_request":
             self.out.append(("show", "offline", 0))
 
+    def _limit(self):
+        return self.CONFIRM_TIMEOUT_MS if self.job[1] == 1 else self.PRINTER_TIMEOUT_MS
+
     def next_wake(self, now):
         # Milliseconds until tick() has something to do.
         if self.job is not None:
-            return ticks_diff(ticks_add(self.job_at, self.PRINTER_TIMEOUT_MS), now)
+            wait = ticks_diff(ticks_add(self.job_at, self._limit()), now)
+            if self.job[1] == 1:
+                wait = min(wait, ticks_diff(self.next_poll, now))
+            return wait
         wait = ticks_diff(self.next_paper_check, now)
         if self.pending is not None and not self.pending[2]:
             pending = ticks_diff(ticks_add(self.pending[1], self.REQUEST_TIMEOUT_MS), now)
@@ -132,13 +197,18 @@ class DispenserRole:
         return wait
 
     def tick(self, now):
-        if self.job is not None and ticks_diff(now, self.job_at) >= self.PRINTER_TIMEOUT_MS:
-            self._set_printer(escpos.FAULT)
+        if self.job is not None and ticks_diff(now, self.job_at) >= self._limit():
+            self._set_printer(escpos.FAULT)   # no answer, or no confirmation: not printed
+            self.asked = []
             self._done(3)
+        elif self.job is not None and self.job[1] == 1 and ticks_diff(now, self.next_poll) >= 0:
+            self.next_poll = ticks_add(now, self.POLL_PRINTING_MS)
+            if not self.asked:                # has it stopped? (paper end mid-ticket)
+                self._ask(escpos.QUERY_OFFLINE)
         if self.pending is not None and not self.pending[2] and \
                 ticks_diff(now, self.pending[1]) >= self.REQUEST_TIMEOUT_MS:
             self.pending = (self.pending[0], self.pending[1], True)   # said; still waiting
             self.out.append(("show", "offline", 0))
         if self.job is None and ticks_diff(now, self.next_paper_check) >= 0:
             self.next_paper_check = ticks_add(now, self.PAPER_CHECK_MS)
-            self.out.append(("query", escpos.QUERY_PAPER))
+            self._ask(escpos.QUERY_PAPER)

@@ -124,8 +124,8 @@ def main():
             if out:
                 hub.hear(out, config["bus_address"])
             for action in node.hardware:           # the printer answers: all is well
-                if action[0] == "query":
-                    role.printer_reply(action[1], 0x12, now)
+                if action[0] == "query":               # (no confirming command: DLE EOT only,
+                    role.printer_bytes(b"\x12", now)   # so nothing else is in the measure)
             node.hardware = []
             now = (now + 10000) & ((1 << 30) - 1)
         if rnd % 20 == 19:

@@ -73,6 +73,8 @@ def test_hub_runtime_issues_a_ticket_to_a_dispenser():
     from firmware.texts import printer_texts
     from hall import at, config
     from t_dispenser import TEXTS
+    from host_sim.printer import VirtualPrinter
+    printer = VirtualPrinter()
     hub_end, device_end = LoopUART(), LoopUART()
     hub_end.peer, device_end.peer = device_end, hub_end
     device = {"id": "disp-1", "role": "dispenser", "hall": "h", "bus_address": 17,
@@ -95,8 +97,11 @@ def test_hub_runtime_issues_a_ticket_to_a_dispenser():
         for action in node.hardware:
             if action[0] == "print":
                 printed.append(action[1])
-            elif action[0] == "query":
-                role.printer_reply(action[1], 0x12, ms)
+            if action[0] in ("print", "query"):
+                printer.write(action[1], ms)
         node.hardware = []
+        data = printer.read(ms)
+        if data:
+            role.printer_bytes(data, ms)
     assert len(printed) == 1 and printed[0].find(b"A001") >= 0
     assert core.stats.issued[0] == 1

@@ -12,12 +12,13 @@ from firmware.routing.core import RoutingCore
 from firmware.drivers import escpos
 from firmware.texts import printer_texts
 from hall import at, config
+from host_sim.printer import VirtualPrinter
 from t_dispenser import TEXTS
 
 HEAPSIZE = "512K"   # the hub's routing code, every role and the protocol in one process
 
 DEVICES = [
-    {"id": "disp-1", "role": "dispenser", "bus_address": 17,
+    {"id": "disp-1", "role": "dispenser", "bus_address": 17, "printer": {"confirm": "gs_h"},
      "service_keys": [{"service": "A"}], "hall": "district-1"},
     {"id": "caller-1", "role": "caller", "bus_address": 33, "window": 1},
     {"id": "eval-1", "role": "evaluator", "bus_address": 49, "window": 1},
@@ -39,6 +40,7 @@ class Bus:
         self.devices = [self.dispenser, self.caller, self.evaluator, self.display]
         self.hub_on = True
         self.ms = 0
+        self.printer = VirtualPrinter()
 
     def run(self, ms, step=1):
         end = self.ms + ms
@@ -59,13 +61,16 @@ class Bus:
             self.ms += step
 
     def printer_answers(self):
-        # The dispenser's printer: prints, then answers status queries (all is well).
+        # The dispenser's printer: prints, answers status at once and confirms once printed.
         hw = self.dispenser.hardware
-        for action in list(hw):
-            if action[0] == "query":
-                self.dispenser.role.printer_reply(action[1], 0x12, self.ms)
+        for action in hw:
+            if action[0] in ("print", "query"):
+                self.printer.write(action[1], self.ms)
         self.printed = getattr(self, "printed", []) + [a[1] for a in hw if a[0] == "print"]
         self.dispenser.hardware = [a for a in hw if a[0] not in ("print", "query")]
+        data = self.printer.read(self.ms)
+        if data:
+            self.dispenser.role.printer_bytes(data, self.ms)
 
     def hw(self, node, kind):
         items = [a for a in node.hardware if a[0] == kind]

@@ -81,6 +81,21 @@ def lay_out_sd(recordings, sd):
     return len(table)
 
 
+def _printer_of(config, where):
+    # The printer UART of the dispenser's board file: what its printer can do.
+    from firmware import boards
+    from hallctl.bundle import board_file
+    name = config.get("board")
+    if not isinstance(name, str):
+        raise CommandError("%s.board: expected the name of a board file under boards/" % where)
+    path = board_file(name)
+    try:
+        board = boards.load(str(path))
+    except boards.BoardError as exc:
+        raise CommandError(str(exc)) from None
+    return board["uarts"].get("printer") or {}
+
+
 def wifi_password(stdin_is_tty):
     psk = os.environ.get(PSK_ENV)
     if psk is None and stdin_is_tty:
@@ -118,8 +133,16 @@ def make(hall_path, ident, credentials=None, stdin_is_tty=False):
         if unknown:
             raise CommandError("%s.service_keys: service %r is not in routing.services"
                                % (where, unknown[0]))
-        config["texts"] = texts.printer_texts(doc.get("name", doc["hall"]),
-                                              {p: services[p] for p in wanted})
+        printer = _printer_of(config, where)
+        if printer.get("confirm", "none") != "none":
+            config["printer"] = {"confirm": printer["confirm"]}
+        try:
+            config["texts"] = texts.printer_texts(doc.get("name", doc["hall"]),
+                                                  {p: services[p] for p in wanted},
+                                                  font=printer.get("font", "gbk"))
+        except texts.TextError as exc:
+            raise CommandError("%s: %s (board %s)" % (hall_path, exc, config.get("board"))) \
+                from None
     phrases = list(role_phrases(role))
     if role == "evaluator":
         names = "".join(v for v in routing.get("staff", {}).values() if isinstance(v, str))
