@@ -211,4 +211,7 @@ class DispenserRole:
             self.out.append(("show", "offline", 0))
         if self.job is None and ticks_diff(now, self.next_paper_check) >= 0:
             self.next_paper_check = ticks_add(now, self.PAPER_CHECK_MS)
+            if self.asked:                    # the last check went unanswered: unplugged?
+                self.asked = []
+                self._set_printer(escpos.FAULT)
             self._ask(escpos.QUERY_PAPER)

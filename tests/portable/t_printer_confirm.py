@@ -97,3 +97,12 @@ def test_the_status_reader_sorts_by_fixed_bits():
                              (escpos.PROCESS_ID, 7), (escpos.REALTIME, 0x72),
                              (escpos.REALTIME, 0x1E)]
     assert reader.unsolicited == 2                   # the status block and 0xF0
+
+
+def test_a_printer_that_stops_answering_is_a_fault_and_nothing_piles_up():
+    role = dispenser("gs_h")
+    for k in range(1, 50):
+        role.tick(k * DispenserRole.PAPER_CHECK_MS)      # no printer on the UART at all
+    assert role.printer == escpos.FAULT and len(role.asked) == 1
+    role.printer_bytes(b"\x12", 50 * DispenserRole.PAPER_CHECK_MS)   # it is back
+    assert role.printer == escpos.OK and role.asked == []
