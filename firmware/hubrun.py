@@ -74,6 +74,7 @@ class HubRuntime:
         self.master = BusMaster(self.node, [d["bus_address"] for d in devices], baud=baud,
                                 reply_us=reply_us)
         self.master.on_out_of_turn = self.role.out_of_turn
+        self.node.peers = set(d["bus_address"] for d in devices)
         self.bus = bus
         self.watchdog = watchdog
         self.buf = bytearray(256)

@@ -52,6 +52,8 @@ class Node:
         self.polled_alone = False   # the last poll named this device alone
         self.quiet_until = None     # told by the bus master to speak only when polled alone
         self.frame_hook = None      # callable(src, now) for each intact frame (the bus master)
+        self.peers = None           # (the hub) the addresses of its devices: nobody else's
+        self.strangers = 0          # frames are taken, acknowledged or answered
         self.log = None             # optional callable(text) for a monitor
 
     # ---- incoming -------------------------------------------------------------------------
@@ -67,7 +69,10 @@ class Node:
                 self._frame(dec, now, utc)
             elif dec.result == REJECTED:
                 if dec.reason in _NAKS and dec.flags & 1 and dec.dst == self.address:
-                    self.link.reject(dec.src, dec.seq, _NAKS[dec.reason])
+                    if self.peers is None or dec.src in self.peers:
+                        self.link.reject(dec.src, dec.seq, _NAKS[dec.reason])
+                    else:
+                        self.strangers += 1
 
     def pump(self, uart, buf, now, utc=0):
         # Feed everything a UART (write / any / readinto) holds now, through buf.
@@ -80,6 +85,9 @@ class Node:
     def _frame(self, dec, now, utc):
         if self.frame_hook is not None:
             self.frame_hook(dec.src, now)
+        if self.peers is not None and dec.src not in self.peers:
+            self.strangers += 1
+            return
         if dec.dst != self.address and dec.dst != BROADCAST:
             return                                  # someone else's frame on the bus
         self.receive(dec.src, dec.dst, dec.seq, dec.flags, dec.type_id, dec.payload(), dec.crc,

@@ -33,6 +33,7 @@ class BusMaster:
     OUT_OF_TURN_MS = 10000
     QUIET_MS = 60000             # ...for this long, polled alone every SOLO_POLL_US meanwhile
     SOLO_POLL_US = 500000
+    QUEUE_MAX = 64               # acks and naks waiting for the line, at most about
 
     def __init__(self, node, addresses, baud=115200, reply_us=3000, gap_us=1000,
                  turnaround_us=100, poll_every_us=20000, police=True):
@@ -64,7 +65,8 @@ class BusMaster:
         if police:
             node.frame_hook = self._heard_frame
         self.stats = {"polls": 0, "event_polls": 0, "turns_heard": 0, "silent": 0,
-                      "garbled": 0, "splits": 0, "tx_bytes": 0, "rx_bytes": 0, "out_of_turn": 0}
+                      "garbled": 0, "splits": 0, "tx_bytes": 0, "rx_bytes": 0, "out_of_turn": 0,
+                      "shed": 0}
 
     def _idle_poll_us(self):
         return self.turnaround_us + (1 + POLL_BYTES) * self.byte_us + self.reply_us
@@ -153,7 +155,20 @@ class BusMaster:
             self._end_turn()
         for packet in self.node.packets(ms, utc):
             self.queue.append(packet)
+        if len(self.queue) > self.QUEUE_MAX:      # a flood the line cannot carry
+            self._shed()
         return self._choose(us, ms)
+
+    def _shed(self):
+        # Drop the oldest acks and naks (a device repeats what was not acknowledged): a flood
+        # of frames from devices cannot make the hub hold more than the line carries.
+        k = 0
+        while len(self.queue) > self.QUEUE_MAX and k < len(self.queue):
+            if self.queue[k].type_id > 0x02:
+                k += 1
+            else:
+                self.queue.pop(k)
+                self.stats["shed"] += 1
 
     def _end_turn(self):
         # A turn that left bytes without a frame, or half a frame, was garbled (two devices

@@ -57,11 +57,12 @@ class Link:
         self._held = 0
         self._held_by = {}    # dst -> must-deliver packets held for it
         self._out = []        # packets to transmit at the next poll
+        self._small_by = {}   # dst -> acks and naks among them: at most 8 (a flood's cap)
         self._seen = {}       # src -> [next ring slot, key, key, ...]
         self._events = []
         self._earliest = None # no in-flight packet falls due before this (None: none in flight)
         self.stats = {"sent": 0, "retries": 0, "give_ups": 0, "delivered": 0,
-                      "duplicates": 0, "received": 0, "naks": 0}
+                      "duplicates": 0, "received": 0, "naks": 0, "dropped": 0}
 
     def _next_seq(self):
         seq = self._seq
@@ -117,6 +118,14 @@ class Link:
                 self._refill(src, now)
                 return
 
+    def _small(self, packet):
+        n = self._small_by.get(packet.dst, 0)
+        if n < 8:
+            self._small_by[packet.dst] = n + 1
+            self._out.append(packet)
+        else:
+            self.stats["dropped"] += 1
+
     def _event(self, kind, packet, detail):
         self.stats["delivered" if kind == DELIVERED else "give_ups"] += 1
         self._events.append((kind, packet.dst, packet.seq, packet.type_id, packet.payload, detail))
@@ -138,7 +147,7 @@ class Link:
             return False
         if not flags & FLAG_ACK_REQ:
             return True
-        self._out.append(Packet(src, self._next_seq(), 0, ACK, bytes((seq,))))
+        self._small(Packet(src, self._next_seq(), 0, ACK, bytes((seq,))))
         key = (seq << 16) | (digest & 0xFFFF)
         ring = self._seen.get(src)
         if ring is None:
@@ -154,7 +163,7 @@ class Link:
 
     def reject(self, src, seq, code):
         # Refuse a must-deliver message the owner cannot take (unknown type, newer version...).
-        self._out.append(Packet(src, self._next_seq(), 0, NAK, bytes((seq, code))))
+        self._small(Packet(src, self._next_seq(), 0, NAK, bytes((seq, code))))
 
     def forget(self, src):
         # The peer rebooted (its status says so): drop what we remember of its sequence numbers.
@@ -166,6 +175,7 @@ class Link:
             self._retransmit(now)
         out = self._out
         self._out = []
+        self._small_by = {}
         self.stats["sent"] += len(out)
         return out
 
