@@ -145,8 +145,8 @@ class Link:
                 self.stats["naks"] += 1
                 self._settle(src, payload[0], GAVE_UP, payload[1], now)
             return False
-        if not flags & FLAG_ACK_REQ:
-            return True
+        if not flags & FLAG_ACK_REQ or dst == BROADCAST:
+            return True                 # (a broadcast is never acknowledged: SPEC.md 2.1)
         self._small(Packet(src, self._next_seq(), 0, ACK, bytes((seq,))))
         key = (seq << 16) | (digest & 0xFFFF)
         ring = self._seen.get(src)

@@ -65,15 +65,43 @@ def status_payload(online, role=None, fw=None):
     return json.dumps(doc)
 
 
-# CPython escapes non-ASCII text unless told not to; MicroPython writes UTF-8 and has no such
-# keyword, so the probe fails there with TypeError and plain dumps is used.
-try:
-    json.dumps("", ensure_ascii=False)  # type: ignore[call-overload]
+def _text(s):
+    # A JSON string, the same bytes on every runtime (SPEC.md 3.2): " and \ escaped, \n \r \t
+    # as such, every other control character below 0x20 as \u00XX, all else as UTF-8. (Both
+    # runtimes' json.dumps differ: CPython writes \b and \f, MicroPython \u0008 and \u000c.)
+    for ch in s:
+        if ch < " " or ch == '"' or ch == "\\":
+            break
+    else:
+        return '"' + s + '"'
+    out = []
+    for ch in s:
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch < " ":
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
-    def _dumps(value):
-        return json.dumps(value, ensure_ascii=False)  # type: ignore[call-overload]
-except TypeError:
-    _dumps = json.dumps
+
+def _dumps(value):
+    # A field's value: text, a whole number, true / false, or a list of either.
+    if isinstance(value, str):
+        return _text(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_dumps(v) for v in value) + "]"
+    return "%d" % value
 
 
 def to_json(msg, seq=None, ack=False):

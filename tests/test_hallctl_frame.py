@@ -11,7 +11,7 @@ from conftest import ROOT
 
 HALLCTL = [str(Path(sys.executable).parent / "hallctl")]
 VECTORS = [json.loads(line) for line in
-           (ROOT / "protocol/vectors/vectors.jsonl").read_text(encoding="utf-8").splitlines()]
+           (ROOT / "protocol/vectors/vectors.jsonl").read_text(encoding="utf-8").split("\n") if line]
 
 
 def hallctl(*args, input=b""):
@@ -88,3 +88,14 @@ def test_a_lone_surrogate_is_refused_with_one_line():
     assert proc.returncode == 2 and proc.stdout == b""
     assert proc.stderr.decode().strip() == \
         "hallctl: frame encode: field ticket: not valid Unicode text"
+
+
+def test_stdin_lines_end_at_newline_alone_and_a_bad_line_prints_nothing():
+    text = json.dumps({"type": "notice", "text": "a\u2028b\u0085c", "on": True},
+                      ensure_ascii=False) + "\n"
+    proc = hallctl("frame", "encode", input=text.encode())
+    assert proc.returncode == 0 and len(proc.stdout.split()) == 1, proc.stderr
+    batch = text + '{"type": "notice", "text": 5, "on": true}\n'
+    proc = hallctl("frame", "encode", input=batch.encode())
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert b"(stdin line 2)" in proc.stderr

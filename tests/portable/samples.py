@@ -55,12 +55,13 @@ class PRNG:
         return out
 
 # The harness sets QMS_ROOT (MicroPython runs these from precompiled .mpy files elsewhere).
-def vectors():
-    # The wire vectors of protocol/vectors/, one at a time (JSON Lines keep the heap small).
+def vectors(name="vectors"):
+    # The wire vectors of protocol/vectors/NAME.jsonl, one at a time (JSON Lines keep the heap
+    # small): "vectors" (messages), "decoder" (streams and what a decoder makes of them).
     import json
     import os
     root = os.getenv("QMS_ROOT") or __file__.rsplit("/", 3)[0]
-    with open(root + "/protocol/vectors/vectors.jsonl") as f:
+    with open(root + "/protocol/vectors/%s.jsonl" % name) as f:
         for line in f:
             if line.strip():
                 yield json.loads(line)

@@ -66,9 +66,13 @@ class Encode:
             lines = [(1, args.json)]
         else:
             text = stdin.read().decode("utf-8", errors="replace")
-            lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+            # one message a line, lines ending at \n alone: JSON text may hold U+2028 and the
+            # like, which str.splitlines() would take for line ends
+            lines = [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), 1)
+                     if line.strip()]
             if not lines:
                 raise CommandError("frame encode: no message given (argument or stdin)")
+        frames = []
         for number, line in lines:
             where = "" if args.json is not None else " (stdin line %d)" % number
             try:
@@ -89,7 +93,9 @@ class Encode:
                 frame = encode_frame(dst, src, seq, FLAG_ACK_REQ if ack else 0, type_id, payload)
             except ProtocolError as exc:
                 raise CommandError("frame encode%s: %s" % (where, exc)) from None
-            stdout.write(frame.hex() + "\n")
+            frames.append(frame.hex())
+        for frame in frames:                 # a batch with a bad line prints nothing
+            stdout.write(frame + "\n")
         return 0
 
 
