@@ -255,3 +255,17 @@ def test_hallctl_status_tells_the_operator_what_to_act_on():
     assert "! journal: 3 records could not be read" in text
     assert "cannot write its journal" in text and "5 writes failed" in text
     assert "! caller-2: talked out of turn on the bus 2 times" in text and "412 messages" in text
+
+
+def test_a_badly_damaged_journal_does_not_stop_the_days_tickets():
+    # Numbers skip past every record that might have been lost; the daily quota counts the
+    # tickets given, so even a long stretch of garbage leaves the dispensers working.
+    truth = Checker(tickets=12)
+    end = len(truth.data)
+    damaged = truth.data + b"\x55" * 6000               # (how many records it held is unknown)
+    core = truth.check(damaged, (end, end + 6000), "6000 bytes of garbage at the end")
+    assert truth.problems == [] and core.damage()["lost"] > 300       # more than A's quota
+    core.out = []
+    assert core.issue(at("12:00"), "A") == OK
+    number = [o for o in core.out if o[0] == "issued"][0][2]
+    assert number > truth.top[0] + 300

@@ -580,8 +580,8 @@ class RoutingCore:
             reason = SERVICE_CLOSED
         elif clock > svc[3]:
             reason = AFTER_LAST_TICKET
-        elif self.next_number[s] >= svc[5]:
-            reason = QUOTA_REACHED
+        elif self.stats.issued[s] >= svc[5]:  # tickets given, not the last number: numbers
+            reason = QUOTA_REACHED            # skip past records lost to damage
         elif kind == APPOINTMENT:
             if slot <= 0:
                 reason = BOOKING_UNKNOWN
