@@ -5,7 +5,7 @@
 import select
 import socket
 
-from firmware.mqttclient import MqttClient, UP
+from firmware.mqttclient import MqttClient, DOWN, UP
 from protocol.mqtt import status_payload, status_topic
 
 
@@ -47,13 +47,16 @@ class MqttShell:
         return ctx.wrap_socket(sock, server_hostname=self.host)
 
     def _drop(self, now):
+        self._close()
+        self.client.lost(now)
+
+    def _close(self):
         if self.sock is not None:
             try:
                 self.sock.close()
             except OSError:
                 pass
         self.sock = None
-        self.client.lost(now)
 
     def pump(self, runtime, now):
         # One pass: connect if it is time, read, run the device, write.
@@ -95,6 +98,11 @@ class MqttShell:
             runtime.deliver(topic, payload, now)
         runtime.step(now)
         client.tick(now)
+        if client.state == DOWN and self.sock is not None:
+            # the client gave up on this connection (no CONNACK, no PINGRESP: a link gone
+            # silent, as when an access point reboots and leaves TCP half-open): close it,
+            # so that the next pass connects again after the backoff
+            self._close()
         out = client.take(now)
         if out and self.sock is not None:
             try:

@@ -34,20 +34,23 @@ def broker(tmp_path):
     b.stop()
 
 
-def on_mqtt(cfg, ca=None):
+def on_mqtt(cfg, ca=None, keepalive=None):
     mqtt = {"host": "127.0.0.1"}
     if ca is not None:
         mqtt["ca"] = str(ca)
+    if keepalive is not None:
+        mqtt["keepalive_s"] = keepalive
     return dict(cfg, transport="mqtt", mqtt=mqtt)
 
 
 class Hall:
-    def __init__(self, tmp_path, broker, via=None, ca=None):
+    def __init__(self, tmp_path, broker, via=None, ca=None, keepalive=None):
         # via: device id -> the port it connects to instead of the broker's (a CutProxy);
         # ca: (DER for the devices, PEM for the hub) of the CA that signed a TLS broker
         build = build_mpy()
         self.printer = FakePrinter()
-        self.devices = [on_mqtt(c, ca and ca[0]) for c in (DISPENSER, CALLER, EVALUATOR, DISPLAY)]
+        self.devices = [on_mqtt(c, ca and ca[0], keepalive)
+                        for c in (DISPENSER, CALLER, EVALUATOR, DISPLAY)]
         self.boards = {}
         for cfg in self.devices:
             port = (via or {}).get(cfg["id"], broker.port)
@@ -279,6 +282,7 @@ class CutProxy:
         self.server.listen(4)
         self.port = self.server.getsockname()[1]
         self.cut_until = 0
+        self.silent_until = 0
         self.pairs = []
         self.running = True
         threading.Thread(target=self._serve, daemon=True).start()
@@ -289,6 +293,11 @@ class CutProxy:
             a.close()
             b.close()
         self.pairs = []
+
+    def silence(self, seconds):
+        # The link goes silent, connections left open: what an access point that reboots
+        # leaves behind (no reset, no data), for new connections too.
+        self.silent_until = time.monotonic() + seconds
 
     def _serve(self):
         import select
@@ -316,7 +325,8 @@ class CutProxy:
                         try:
                             data = s.recv(4096)
                             if data:
-                                other.sendall(data)
+                                if time.monotonic() >= self.silent_until:
+                                    other.sendall(data)
                                 continue
                         except OSError:
                             pass
@@ -356,6 +366,34 @@ def test_a_device_cut_off_for_a_minute_loses_nothing_and_repeats_nothing(tmp_pat
             hall.pump()
         assert hall.core.stats.window_served[0] == 2
         assert hall.core.stats.issued[0] == 2 and hall.core.waiting(0) == 0   # none called twice
+    finally:
+        hall.close()
+        proxy.close()
+
+
+@pytest.mark.micropython
+def test_a_device_whose_link_goes_silent_comes_back(tmp_path, broker):
+    # An access point reboots: the caller's TCP connection is left open with nothing on it.
+    # Its keepalive finds that out; it must close that socket and connect again once the
+    # network is back, and the key pressed meanwhile must arrive, once.
+    proxy = CutProxy(broker.port)
+    hall = Hall(tmp_path, broker, via={"caller-1": proxy.port}, keepalive=4)
+    try:
+        hall.service()
+        hall.press("disp-1", 0)                         # A002 waits
+        hall.wait("disp-1", lambda i: i[:3] == ["hw", "show", "ready"])
+        proxy.silence(12)
+        hall.press("caller-1", 0)                       # staff press next meanwhile
+        hall.wait("caller-1", lambda i: i == ["mqtt", False], timeout=30)   # it noticed
+        back = time.monotonic() + max(0, proxy.silent_until - time.monotonic())
+        call = hall.wait("caller-1", lambda i: i[:2] == ["hw", "board"] and i[2].startswith("请"),
+                         timeout=60)
+        assert call[2] == "请A002号到1号窗口"
+        assert time.monotonic() - back < 30 + 10        # within the backoff cap and a CONNACK
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            hall.pump()
+        assert hall.core.stats.issued[0] == 2 and hall.core.waiting(0) == 0   # called once
     finally:
         hall.close()
         proxy.close()
