@@ -124,6 +124,7 @@ class RoutingCore:
         self.storage_failed = 0                   # time of the first write failure, or 0
         self.retry_at = 0
         self.retry_s = RETRY_MIN_S
+        self._chosen = None                       # the choice behind the last call hint
         self.day = -1
         self.day_base = 0
         self.day_closed = False
@@ -767,10 +768,12 @@ class RoutingCore:
 
     def _call_hint(self, now, window):
         # The ticket a call-next will take, (service, number), or None: journalled with it.
+        # The choice is kept for _call_next, which runs next, on the same state.
+        self._chosen = None
         w, result = self._at_window(window, IDLE)
         if result != OK:
             return None
-        choice = self.choose(w, now)
+        choice = self._chosen = self.choose(w, now)
         return None if choice is None else self._peek(choice)
 
     def _peek(self, choice):
@@ -787,7 +790,11 @@ class RoutingCore:
         w, result = self._at_window(window, IDLE)
         if result == OK:
             entry = None
-            if hint is not None:
+            choice = self._chosen
+            self._chosen = None
+            if hint is not None and choice is not None and not self.replaying:
+                entry = self._take(choice)            # (live: chosen for the hint just now)
+            elif hint is not None:
                 hint = tuple(hint)
                 choice = self.choose(w, now)
                 if choice is not None and self._peek(choice) == hint:
