@@ -16,7 +16,6 @@ from protocol.ticks import ticks_add, ticks_diff
 from protocol.compat import const
 
 POLL = const(0x07)
-BUS_QUIET = const(0x09)
 FREE = const(0)      # the hub may transmit
 TALK = const(1)      # the hub's own transmission is on the wire until `until`
 LISTEN = const(2)    # a turn is granted; it ends at `until` or after a gap once bytes came

@@ -28,7 +28,7 @@ class Device:
         self.last_seen = None        # UTC seconds
         self.online = False
         self.status = None           # the last status message
-        self.tokens = HubRole.BURST  # messages it may send now (refilled RATE a second)
+        self.tokens = HubRole.BURST  # refusals it may still cost, in halves (one back a second)
         self.token_time = 0
         self.refused = 0             # messages dropped: over its rate, or failing to handle
         self.faults = 0              # messages whose handling raised (a bug shown by this device)

@@ -298,7 +298,7 @@ class RoutingCore:
         self.last_done = [tuple(d) if d is not None else None for d in last_done]
         self.last_req = {}
         for k, v in last_req.items():
-            self.last_req[k] = [tuple(e) for e in v] if type(v) is list else [tuple(v[:2]) + (None,)]
+            self.last_req[k] = [tuple(e) for e in v]
         self.day, self.day_base, self.day_closed = day, day_base, day_closed
         self.estimator.restore(estimator)
         self.stats.restore(stats)

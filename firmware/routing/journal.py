@@ -207,9 +207,7 @@ class Reader:
     def __init__(self, storage):
         self.storage = storage
         self.damage = Damage()
-        self.size = 0           # where the last record read (intact or VOID) ends
         self.last_seq = -1
-        self.first_seq = -1     # of the first record yielded
 
     def _fill(self, need):
         # At least `need` bytes from self.at on, unless the file ends first.
@@ -266,7 +264,6 @@ class Reader:
             kind = buf[at + 8]
             body = bytes(buf[at + HEADER:at + HEADER + n - 1])
             self.at = at + n + OVERHEAD - 1
-            self.size = self.base + self.at
             bad = self.bad
             self.bad = -1
             if kind == KIND_VOID:
@@ -294,8 +291,6 @@ class Reader:
             if held is not None:
                 yield held[0], held[1], held[2]
             held = None if kind == KIND_VOID else (kind, body, seq, offset)
-            if held is not None and self.first_seq < 0:
-                self.first_seq = seq
         if held is not None:
             yield held[0], held[1], held[2]
         end = self.base + len(self.buf)
@@ -370,11 +365,9 @@ class Journal:
         if not started and reader.damage.any():
             for item in self._previous():
                 yield item
-        d = reader.damage
-        mine = self.damage
-        mine.lost, mine.regions, mine.bad_bytes = d.lost, d.regions, d.bad_bytes
-        mine.torn, mine.first_lost = d.torn, d.first_lost
-        self.void = d.torn                 # a torn tail is voided by the next record written
+        reader.damage.from_previous = self.damage.from_previous
+        self.damage = reader.damage
+        self.void = reader.damage.torn     # a torn tail is voided by the next record written
         self.seq = reader.last_seq + 1
 
     def _previous(self):
@@ -612,9 +605,6 @@ class Head:
 
     def previous(self):
         return self.storage.previous()
-
-    def size(self):
-        return self.length
 
 
 class _ReadOnlyFile:
