@@ -56,11 +56,7 @@ def contained(role, fn, *args):
     try:
         return fn(*args)
     except Exception as exc:
-        key = ("hub", type(exc).__name__)
-        count = role.faults.get(key, 0)
-        role.faults[key] = count + 1
-        if count == 0 and role.log is not None:
-            role.log("hub: %s raised %s: %s" % (getattr(fn, "__name__", "step"), key[1], exc))
+        role.fault("hub", getattr(fn, "__name__", "step"), exc)
         return None
 
 

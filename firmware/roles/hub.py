@@ -86,17 +86,21 @@ class HubRole:
         try:
             if self._handle(dev, src, msg, now) and limited:
                 dev.tokens -= self.COST                 # refused: it spent a token
-        except Exception as exc:                       # a bug a device found: count, log once
+        except Exception as exc:                       # a bug a device found
             del self.out[mark:]
             self.core.out = []
             dev.tokens -= self.COST
             dev.faults += 1
-            key = (dev.id, type(exc).__name__)
-            count = self.faults.get(key, 0)
-            self.faults[key] = count + 1
-            if count == 0 and self.log is not None:
-                self.log("hub: %s from %s raised %s: %s" % (msg.get("type"), dev.id, key[1], exc))
+            self.fault(dev.id, "%s from %s" % (msg.get("type"), dev.id), exc)
             self._refuse(dev, now)
+
+    def fault(self, who, what, exc):
+        # An error the hub caught and went on from: counted per source and kind, logged once.
+        key = (who, type(exc).__name__)
+        count = self.faults.get(key, 0)
+        self.faults[key] = count + 1
+        if count == 0 and self.log is not None:
+            self.log("hub: %s raised %s: %s" % (what, key[1], exc))
 
     def _allowed(self, dev, now):
         if now != dev.token_time:
