@@ -289,3 +289,27 @@ def test_a_message_the_hub_fails_on_is_counted_logged_once_and_the_hub_goes_on()
     role.message(17, {"type": "ticket_request", "req": 9, "service": "A", "kind": 0,
                       "booking": ""}, at("09:00"))
     assert role.core.queues.live[0] == 1                        # and it serves on
+
+
+def test_a_timer_change_that_cannot_be_journalled_leaves_nothing_of_it_behind():
+    # Window 10's recall times out while the disk is full: the recall is undone and nothing
+    # of it (its call, its window state) goes out; the journal_failed alert does, once.
+    doc_windows = [{"number": n, "services": ["A"]} for n in range(1, 11)]
+    from firmware.routing.config import HallConfig
+    cfg = HallConfig({"hall": "h", "services": [{"prefix": "A", "open": "08:30",
+                                                 "close": "17:00"}],
+                      "windows": doc_windows, "staff": {"S1": "张三"}}, "hall.json")
+    disk = FullDisk(4, 3)
+    core = RoutingCore(cfg, disk, at("08:30"))
+    core.window_open(at("08:30"), 10)
+    core.login(at("08:30"), 10, "S1")
+    core.issue(at("09:00"), "A")
+    assert core.call_next(at("09:00"), 10) == OK      # write 3; the next one fails
+    core.out = []
+    core.tick(at("09:00") + 600)                      # the automatic recall
+    assert core.out == [("alert", 9, 0xFF, 0xFF, 0, 1)]
+    again = RoutingCore.recover(cfg, _ReadOnly(disk), at("09:20"))
+    assert again.fingerprint() == core.fingerprint()
+    core.out = []
+    core.tick(at("09:00") + 615)                      # a second failure says nothing more
+    assert core.out == []

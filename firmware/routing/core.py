@@ -395,11 +395,12 @@ class RoutingCore:
         if self.day != day:
             mark -= 1                         # a new day began: that is a change to journal
         if self.stats.changes != mark or len(self.out) != before:
+            ticked = len(self.out)
             if not self._log(18, now, ()):
-                alert = self.out[-1:] if self.out and self.out[-1][1] == JOURNAL_FAILED else []
+                told = self.out[ticked:]          # what the failed write said (its alert)
                 kept = self.out[:before]
                 self._rollback(now)
-                self.out = kept + alert
+                self.out = kept + told
 
     def close_day(self, now):
         return self._run(19, now, ())
