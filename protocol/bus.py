@@ -9,7 +9,7 @@
 # for the link, `utc` the hub's wall clock in seconds. next_us(us) says when step() next has
 # something to do, so a loop (or a simulator) need not spin.
 from protocol.frame import encode_frame
-from protocol.link import FLAG_ACK_REQ
+from protocol.link import ACK, FLAG_ACK_REQ, NAK
 from protocol.schema import BROADCAST, HUB
 from protocol.ticks import ticks_add, ticks_diff
 
@@ -58,7 +58,7 @@ class BusMaster:
         self.splits = []                         # ranges still to poll after a garbled turn
         self.retries = 0                         # re-polls of one device after a garbled turn
         self.rr = 0                              # round-robin position over destinations
-        self.out_of_turn = {}                    # address -> [frames out of turn, since (ms)]
+        self.out_of_turn = {}                    # address -> [frames lately, since (ms), in all]
         self.quieted = {}                        # address -> [quiet until (ms), next solo poll (us)]
         self.on_out_of_turn = None               # callable(address, frames): tell the hall
         if police:
@@ -98,9 +98,13 @@ class BusMaster:
             return
         self.stats["out_of_turn"] += 1
         seen = self.out_of_turn.get(src)
-        if seen is None or ticks_diff(ms, seen[1]) > self.OUT_OF_TURN_MS:
-            seen = self.out_of_turn[src] = [0, ms]
+        if seen is None:
+            seen = self.out_of_turn[src] = [0, ms, 0]
+        elif ticks_diff(ms, seen[1]) > self.OUT_OF_TURN_MS:
+            seen[0] = 0
+            seen[1] = ms
         seen[0] += 1
+        seen[2] += 1
         if seen[0] >= self.OUT_OF_TURN_LIMIT:
             seen[0] = 0
             seen[1] = ms
@@ -111,7 +115,7 @@ class BusMaster:
                 quiet[0] = ticks_add(ms, self.QUIET_MS)
             self.node.send(src, {"type": "bus_quiet", "ms": self.QUIET_MS}, ms)
             if self.on_out_of_turn is not None:
-                self.on_out_of_turn(src, self.stats["out_of_turn"])
+                self.on_out_of_turn(src, seen[2])      # (its own frames, not the whole bus's)
 
     def _solo_due(self, us, ms):
         # A quieted device still gets its turns, alone, twice a second.
@@ -163,7 +167,7 @@ class BusMaster:
         # of frames from devices cannot make the hub hold more than the line carries.
         k = 0
         while len(self.queue) > self.QUEUE_MAX and k < len(self.queue):
-            if self.queue[k].type_id > 0x02:
+            if self.queue[k].type_id != ACK and self.queue[k].type_id != NAK:
                 k += 1
             else:
                 self.queue.pop(k)

@@ -10,6 +10,7 @@ from protocol.compat import const
 ACK = const(0x01)
 NAK = const(0x02)
 FLAG_ACK_REQ = const(0x01)
+_SMALL_MAX = const(8)     # acks and naks queued for one destination between polls (a flood's cap)
 
 # Events returned by take_events(): (kind, dst, seq, type_id, payload, detail)
 DELIVERED = "delivered"
@@ -57,7 +58,7 @@ class Link:
         self._held = 0
         self._held_by = {}    # dst -> must-deliver packets held for it
         self._out = []        # packets to transmit at the next poll
-        self._small_by = {}   # dst -> acks and naks among them: at most 8 (a flood's cap)
+        self._small_by = {}   # dst -> acks and naks among them (at most _SMALL_MAX)
         self._seen = {}       # src -> [next ring slot, key, key, ...]
         self._events = []
         self._earliest = None # no in-flight packet falls due before this (None: none in flight)
@@ -120,7 +121,7 @@ class Link:
 
     def _small(self, packet):
         n = self._small_by.get(packet.dst, 0)
-        if n < 8:
+        if n < _SMALL_MAX:
             self._small_by[packet.dst] = n + 1
             self._out.append(packet)
         else:
