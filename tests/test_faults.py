@@ -117,7 +117,7 @@ def test_a_write_that_fails_applies_nothing_and_is_refused_with_a_reason():
     assert core.call_next(at("09:06"), 1) == NOT_JOURNALLED
     assert core.queues.live[0] == 4 and not core.out
     assert core.damage()["storage_failed"]
-    again = RoutingCore.recover(config(), _ReadOnly(disk), at("09:10"))   # no room: still fine
+    again = RoutingCore.recover(config(), _ReadOnly(disk.inner), at("09:10"))   # no room: still fine
     assert again.fingerprint() == core.fingerprint()
 
 
@@ -308,7 +308,7 @@ def test_a_timer_change_that_cannot_be_journalled_leaves_nothing_of_it_behind():
     core.out = []
     core.tick(at("09:00") + 600)                      # the automatic recall
     assert core.out == [("alert", 9, 0xFF, 0xFF, 0, 1)]
-    again = RoutingCore.recover(cfg, _ReadOnly(disk), at("09:20"))
+    again = RoutingCore.recover(cfg, _ReadOnly(disk.inner), at("09:20"))
     assert again.fingerprint() == core.fingerprint()
     core.out = []
     core.tick(at("09:00") + 615)                      # a second failure says nothing more

@@ -165,12 +165,33 @@ def damages(data, spans, every=1, bits=(0,), each=False):
     yield data + b"QJ\x00\x02junkjunkjunk", (len(data), len(data) + 14), "garbage after the end"
 
 
-class FullDisk:
+class _ReadOnly:
+    # A storage as recovery sees it on a full disk: readable, and no room to write.
+    def __init__(self, inner):
+        self.inner = inner
+
+    def chunks(self, size=512):
+        return self.inner.chunks(size)
+
+    def previous(self):
+        return self.inner.previous()
+
+    def size(self):
+        return self.inner.size()
+
+    def append(self, chunk):
+        raise OSError(ENOSPC, "No space left on device")
+
+    def replace(self, chunks, aside=False):
+        raise OSError(ENOSPC, "No space left on device")
+
+
+class FullDisk(_ReadOnly):
     # A storage that fills up: write number `at` (from 0) writes `partial` bytes and fails with
     # ENOSPC, and every write after it fails too until `heal` more writes were tried (None:
     # never). replace() fails while the disk is full. What it holds is a MemoryStorage's.
     def __init__(self, at, partial, heal=None):
-        self.inner = jr.MemoryStorage()
+        _ReadOnly.__init__(self, jr.MemoryStorage())
         self.at = at
         self.partial = partial
         self.heal = heal
@@ -194,17 +215,8 @@ class FullDisk:
 
     def replace(self, chunks, aside=False):
         if self.full():
-            raise OSError(ENOSPC, "No space left on device")
+            _ReadOnly.replace(self, chunks, aside)
         self.inner.replace(chunks, aside)
-
-    def chunks(self, size=512):
-        return self.inner.chunks(size)
-
-    def previous(self):
-        return self.inner.previous()
-
-    def size(self):
-        return self.inner.size()
 
 
 def disk_full_day(at_write, partial, heal=None, tickets=24):
@@ -224,34 +236,13 @@ def disk_full_day(at_write, partial, heal=None, tickets=24):
         if not at_write - 2 <= disk.writes <= at_write + 8 and k < len(ops) - 1:
             continue
         # a power cut now: the journal must hold exactly what the hub has (and so acknowledged)
-        again = RoutingCore.recover(cfg, _ReadOnly(disk), at("12:00"))
+        again = RoutingCore.recover(cfg, _ReadOnly(disk.inner), at("12:00"))
         if again.fingerprint() != core.fingerprint():
             problems.append("disk full at write %d (%d bytes of it written): after operation %d "
                             "the journal does not hold what the hub acknowledged"
                             % (at_write, partial, k))
             break
     return problems, refused, disk.writes
-
-
-class _ReadOnly:
-    # The storage as recovery sees it on a full disk: readable, and no room to write.
-    def __init__(self, disk):
-        self.disk = disk
-
-    def chunks(self, size=512):
-        return self.disk.chunks(size)
-
-    def previous(self):
-        return self.disk.previous()
-
-    def size(self):
-        return self.disk.size()
-
-    def append(self, chunk):
-        raise OSError(ENOSPC, "No space left on device")
-
-    def replace(self, chunks, aside=False):
-        raise OSError(ENOSPC, "No space left on device")
 
 
 def _day_ops(tickets):

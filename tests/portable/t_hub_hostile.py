@@ -6,6 +6,7 @@ from firmware.hubrun import HubRuntime
 from firmware.routing.core import RoutingCore
 from protocol.frame import encode_frame
 from hall import at, config
+from t_device_life import LoopUART
 
 HEAPSIZE = "512K"     # the routing core and the hub, compiled from source by this port
 DEVICES = [{"id": "disp-1", "role": "dispenser", "bus_address": 17},
@@ -13,19 +14,8 @@ DEVICES = [{"id": "disp-1", "role": "dispenser", "bus_address": 17},
            {"id": "eval-2", "role": "evaluator", "bus_address": 50, "window": 2}]
 
 
-class Line:
-    def __init__(self):
-        self.rx = bytearray()
-
-    def any(self):
-        return len(self.rx)
-
-    def readinto(self, buf):
-        n = min(len(buf), len(self.rx))
-        buf[:n] = self.rx[:n]
-        self.rx = self.rx[n:]
-        return n
-
+class Line(LoopUART):
+    # The hub's end of the bus; what it writes goes nowhere (no device answers here).
     def write(self, data):
         return len(data)
 
@@ -51,7 +41,7 @@ def test_hostile_frames_never_stop_the_hub_nor_change_an_honest_ticket():
     hub = HubRuntime(core, DEVICES, line, 0)
     ms = 0
     for frame in frames(3000, 7):
-        line.rx.extend(frame)
+        line.inbox.extend(frame)
         ms += 1
         hub.step(ms * 1000, ms, at("09:00") + ms // 1000)       # raises nothing, ever
         # faster than the line can carry the answers: what waits for it stays bounded
@@ -60,6 +50,6 @@ def test_hostile_frames_never_stop_the_hub_nor_change_an_honest_ticket():
     assert hub.node.strangers > 0                               # not answered at all
     before = core.next_number[0]
     request = bytes(encode_frame(0, 17, 1, 1, 0x10, b"\x00\x07\x01A\x00\x00"))
-    line.rx.extend(b"\x00" + request)
+    line.inbox.extend(b"\x00" + request)
     hub.step(ms * 1000 + 5000, ms + 5, at("09:00") + ms // 1000)
     assert core.next_number[0] == before + 1 and core.queues.live[0] == before + 1
