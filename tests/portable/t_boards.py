@@ -109,3 +109,32 @@ def test_secrets_never_survive_redaction():
     assert "s3cret" not in text
     assert shown["wifi"]["password"] == "***" and shown["mqtt"]["user"] == "disp-1"
     assert dispenser()["wifi"]["password"] == "s3cret-wifi"       # the original is untouched
+
+
+def test_a_printer_uart_says_what_its_printer_can_do_and_nothing_else():
+    for key, value, reason in (("confirm", "dle_eot", "expected one of none, gs_r, gs_h"),
+                               ("confirm", 1, "expected one of"),
+                               ("font", "big5", "expected gbk or gb18030"),
+                               ("speed", 80, "unknown key")):
+        b = _board("esp32-devkitc-dispenser")
+        b["uarts"]["printer"][key] = value
+        _refused(boards.validate, b, "uarts.printer." + key, reason)
+    b = _board("esp32-s3-caller")
+    b["uarts"]["voice"]["confirm"] = "gs_h"                    # only a printer confirms
+    _refused(boards.validate, b, "uarts.voice.confirm", "unknown key")
+
+
+def test_a_dispenser_config_names_how_its_printer_confirms():
+    doc = dispenser()
+    doc["printer"] = {"confirm": "gs_h"}
+    devconfig.validate(doc)
+    for printer, key, reason in (({"confirm": "yes"}, "printer.confirm", "expected one of"),
+                                 ({"confirm": "gs_r", "font": "gbk"}, "printer.font",
+                                  "unknown key"),
+                                 ("gs_h", "printer", "only a dispenser")):
+        doc = dispenser()
+        doc["printer"] = printer
+        _refused(devconfig.validate, doc, key, reason)
+    caller = {"id": "caller-3", "role": "caller", "hall": "h", "board": "esp32-s3-caller",
+              "bus_address": 33, "window": 3, "printer": {"confirm": "gs_h"}}
+    _refused(devconfig.validate, caller, "printer", "only a dispenser")

@@ -53,3 +53,19 @@ def test_hostile_frames_never_stop_the_hub_nor_change_an_honest_ticket():
     line.inbox.extend(b"\x00" + request)
     hub.step(ms * 1000 + 5000, ms + 5, at("09:00") + ms // 1000)
     assert core.next_number[0] == before + 1 and core.queues.live[0] == before + 1
+
+
+def test_a_forged_bus_quiet_cannot_silence_a_device_for_long():
+    # bus_quiet is obeyed only from the hub's address, and for 10 minutes at the most.
+    from firmware.node import Node
+    from firmware.roles.caller import CallerRole
+    from protocol.codec import encode_payload
+    caller = {"id": "caller-2", "role": "caller", "bus_address": 34, "window": 2}
+    node = Node(34, CallerRole(caller, 0), "caller", 0)
+    tid, payload = encode_payload({"type": "bus_quiet", "ms": 0xFFFFFFFF})
+    node.feed(b"\x00" + bytes(encode_frame(0xFF, 50, 1, 0, tid, payload)), 0)   # not the hub
+    assert node.quiet_until is None
+    node.feed(b"\x00" + bytes(encode_frame(0xFF, 0, 1, 0, tid, payload)), 0)
+    assert node.quiet_until == 600000                           # capped
+    node.feed(b"\x00" + bytes(encode_frame(0xFF, 0, 2, 0, tid, b"\x00\x01")), 1)   # short
+    assert node.quiet_until == 600000

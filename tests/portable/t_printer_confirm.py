@@ -106,3 +106,27 @@ def test_a_printer_that_stops_answering_is_a_fault_and_nothing_piles_up():
     assert role.printer == escpos.FAULT and len(role.asked) == 1
     role.printer_bytes(b"\x12", 50 * DispenserRole.PAPER_CHECK_MS)   # it is back
     assert role.printer == escpos.OK and role.asked == []
+
+
+def test_random_bytes_from_the_printer_never_raise_and_every_ticket_ends():
+    # A printer (or a noisy line) sending anything at all: the dispenser never stops on it,
+    # and each ticket ends with a result, printed or not.
+    from samples import PRNG
+    rng = PRNG(5)
+    for confirm in ("gs_h", "gs_r", "none"):
+        role = dispenser(confirm)
+        for k in range(40):
+            role.key(0, k * 20000)
+            role.out = []
+            role.message(issued(101 + k, "A%03d" % (k + 1)), k * 20000 + 1)
+            results = []
+            t = k * 20000 + 1
+            while t < (k + 1) * 20000:
+                role.tick(t)
+                role.printer_bytes(rng.bytes(rng.below(6)), t)
+                results += [a[1]["result"] for a in role.out
+                            if a[0] == "send" and a[1]["type"] == "print_result"]
+                role.out = []
+                t += 50
+            assert len(results) == 1, (confirm, k, results)
+            role.printer = escpos.OK                     # (paper loaded, fault cleared)
