@@ -8,8 +8,13 @@ import socket
 from firmware.mqttclient import MqttClient, DOWN, UP
 from protocol.mqtt import status_payload, status_topic
 
+_AGAIN = (11, 35, 115)    # EAGAIN (Linux, ESP32's lwIP), EAGAIN (BSD), EINPROGRESS
+
 
 class MqttShell:
+    CONNECT_S = 3         # a connect (and TLS handshake) that hangs longer fails (watchdog: 8 s)
+    PENDING_MAX = 8192    # bytes the socket has not taken yet; beyond that the link is stuck
+
     def __init__(self, config, host, port, seed=1, store=None):
         # store: a file for QoS 1 publishes made while offline (config mqtt.queue_file wins).
         hall, ident = config["hall"], config["id"]
@@ -27,6 +32,7 @@ class MqttShell:
         self.ca = creds.get("ca")           # the broker's CA certificate (DER file): use TLS
         self.sock = None
         self.poller = None
+        self.pending = b""                  # written but not yet taken by the socket
         self.now = 0
         self.was_up = False
 
@@ -51,6 +57,7 @@ class MqttShell:
         self.client.lost(now)
 
     def _close(self):
+        self.pending = b""
         if self.sock is not None:
             try:
                 self.sock.close()
@@ -69,6 +76,7 @@ class MqttShell:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 except (AttributeError, OSError):
                     pass
+                sock.settimeout(self.CONNECT_S)   # a silent network: fail, back off, retry
                 sock.connect(self.addr)
                 if self.ca is not None:
                     sock = self._tls(sock)
@@ -83,7 +91,9 @@ class MqttShell:
             while self.poller.poll(0):
                 try:
                     data = self.sock.recv(1024)
-                except OSError:
+                except OSError as exc:
+                    if not (exc.args and exc.args[0] in _AGAIN):
+                        self._drop(now)          # reset, or the network went away
                     break
                 if data is None:                 # (a TLS socket with nothing decrypted yet)
                     break
@@ -91,6 +101,8 @@ class MqttShell:
                     self._drop(now)
                     break
                 client.feed(data, now)
+                if client.state == DOWN:         # the broker broke the protocol: close
+                    break
         if client.state == UP and not self.was_up:
             runtime.node.next_status = now       # connected: tell the hub who we are at once
         self.was_up = client.state == UP
@@ -103,12 +115,23 @@ class MqttShell:
             # silent, as when an access point reboots and leaves TCP half-open): close it,
             # so that the next pass connects again after the backoff
             self._close()
-        out = client.take(now)
-        if out and self.sock is not None:
-            try:
-                sent = 0
-                while sent < len(out):
-                    n = self.sock.send(out[sent:])
-                    sent += n if n else 0
-            except OSError:
+        self._write(client.take(now), now)
+
+    def _write(self, out, now):
+        # Write what the socket takes; keep the rest for the next pass (never block the loop).
+        if self.sock is None:
+            return
+        data = self.pending + out if self.pending else out
+        if not data:
+            return
+        try:
+            n = self.sock.send(data)
+        except OSError as exc:
+            if exc.args and exc.args[0] in _AGAIN:
+                n = 0
+            else:
                 self._drop(now)
+                return
+        self.pending = data[n or 0:]
+        if len(self.pending) > self.PENDING_MAX:
+            self._drop(now)                      # the broker stopped reading: start over

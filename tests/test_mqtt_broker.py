@@ -18,6 +18,7 @@ from firmware.routing.journal import FileStorage
 from hall import config
 from hallctl.localbroker import LocalBroker
 from hallctl.mqtthub import MqttHub
+from host_sim.netcut import CutProxy
 from host_sim.realtime import FakePrinter, VirtualBoard
 from test_virtual_boards import CALLER, DISPENSER, DISPLAY, EVALUATOR
 
@@ -269,77 +270,6 @@ def test_broker_config_refuses_a_bad_hall_file(tmp_path):
                                    "topics" % bad)
 
 
-class CutProxy:
-    """A TCP relay between one device and the broker whose network can be cut: while cut,
-    connections are dropped and new ones refused, as when a device's access point is down."""
-
-    def __init__(self, port):
-        import threading
-        self.target = port
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(4)
-        self.port = self.server.getsockname()[1]
-        self.cut_until = 0
-        self.silent_until = 0
-        self.pairs = []
-        self.running = True
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def cut(self, seconds):
-        self.cut_until = time.monotonic() + seconds
-        for a, b in self.pairs:
-            a.close()
-            b.close()
-        self.pairs = []
-
-    def silence(self, seconds):
-        # The link goes silent, connections left open: what an access point that reboots
-        # leaves behind (no reset, no data), for new connections too.
-        self.silent_until = time.monotonic() + seconds
-
-    def _serve(self):
-        import select
-        while self.running:
-            socks = [self.server] + [s for pair in self.pairs for s in pair]
-            try:
-                ready, _, _ = select.select(socks, [], [], 0.05)
-            except (OSError, ValueError):
-                continue
-            for s in ready:
-                if s is self.server:
-                    try:
-                        conn, _ = self.server.accept()
-                    except OSError:
-                        return
-                    if time.monotonic() < self.cut_until:
-                        conn.close()
-                        continue
-                    up = socket.create_connection(("127.0.0.1", self.target))
-                    self.pairs.append((conn, up))
-                    continue
-                for a, b in self.pairs:
-                    if s in (a, b):
-                        other = b if s is a else a
-                        try:
-                            data = s.recv(4096)
-                            if data:
-                                if time.monotonic() >= self.silent_until:
-                                    other.sendall(data)
-                                continue
-                        except OSError:
-                            pass
-                        a.close()
-                        b.close()
-                        self.pairs.remove((a, b))
-                        break
-
-    def close(self):
-        self.running = False
-        self.server.close()
-
-
 @pytest.mark.micropython
 def test_a_device_cut_off_for_a_minute_loses_nothing_and_repeats_nothing(tmp_path, broker):
     proxy = CutProxy(broker.port)
@@ -385,7 +315,7 @@ def test_a_device_whose_link_goes_silent_comes_back(tmp_path, broker):
         proxy.silence(12)
         hall.press("caller-1", 0)                       # staff press next meanwhile
         hall.wait("caller-1", lambda i: i == ["mqtt", False], timeout=30)   # it noticed
-        back = time.monotonic() + max(0, proxy.silent_until - time.monotonic())
+        back = max(time.monotonic(), proxy.restored_at())
         call = hall.wait("caller-1", lambda i: i[:2] == ["hw", "board"] and i[2].startswith("请"),
                          timeout=60)
         assert call[2] == "请A002号到1号窗口"

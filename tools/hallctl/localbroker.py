@@ -11,6 +11,18 @@ from pathlib import Path
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
+def listening(port, seconds):
+    # Whether something accepts connections on this loopback port within that long.
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 class LocalBroker:
     def __init__(self, workdir, extra=None, persist=False, port=None):
         # extra: configuration lines (hallctl broker-config's); anonymous clients otherwise.
@@ -36,14 +48,8 @@ class LocalBroker:
     def start(self):
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start on port %d" % self.port)
+        if not listening(self.port, 10):
+            raise RuntimeError("mosquitto did not start on port %d" % self.port)
 
     def stop(self):
         self.proc.terminate()
