@@ -118,6 +118,11 @@ class HubMqtt:
         self.carrier = MqttCarrier(self.node, hall, "hub", ids)
         self.last_second = -1
 
+    def connected(self, ms):
+        # The broker connection came (back): send the hall's clock to every device now, so
+        # each hears the hub at once and sends what it kept for it while the hub was away.
+        self.node.next_status = ms
+
     def deliver(self, topic, payload, ms, utc, retain=False):
         return contained(self.role, self.carrier.incoming, topic, payload, ms, utc, retain)
 

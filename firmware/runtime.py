@@ -62,6 +62,8 @@ class DeviceRuntime:
         if hasattr(self.role, "tick"):
             self.role.tick(now)
         if self.carrier is not None:
+            if not self.mqtt.online():
+                self.node.link.hold(now)        # the client keeps it: no retries meanwhile
             for topic, payload, qos in self.carrier.outgoing(now):
                 self.mqtt.publish(topic, payload, qos)
         else:

@@ -190,6 +190,10 @@ class SimDevice:
         if getattr(self, "babbling", False):
             self.babble()
 
+    def online(self):
+        # The device's MQTT client is connected: the broker model is up.
+        return self.sim.now >= self.sim.broker_down_until
+
     def publish(self, topic, payload, qos):
         # The device's MQTT client: to the broker model.
         self.sim.publish(self, topic, payload)

@@ -205,6 +205,14 @@ class Link:
                 k += 1
         self._earliest = earliest
 
+    def hold(self, now):
+        # The carrier is away (an MQTT client offline, which keeps what it was given): what
+        # is in flight waits, spending no try, and is retried an RTO after it is back.
+        for dst in self._flight:
+            for packet in self._flight[dst]:
+                packet.due = ticks_add(now, self.RTO_MS)
+                self._earliest = packet.due
+
     def resend_unacked(self):
         # The peer asks for everything it has not acknowledged (a hub re-polling after a
         # garbled turn): queue it again without spending a try or moving its timer.

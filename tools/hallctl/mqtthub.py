@@ -49,7 +49,10 @@ class MqttHub:
         self.hub = HubMqtt(core, devices, hall, 0)
         self.hub.role.log = logging.getLogger("hallqms.hub").warning
         self.inbox = queue.Queue()
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="hub-%s" % hall)
+        # A persistent session: what devices send while the hub is away (restarting, or
+        # reconnecting after the broker restarted) waits at the broker (SPEC.md 3.5).
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="hub-%s" % hall,
+                                  clean_session=False)
         if user is not None:
             self.client.username_pw_set(user, password)
         if tls is not None:
@@ -64,11 +67,13 @@ class MqttHub:
         self.utc0 = utc0 if utc0 is not None else int(time.time())
         self.speed = speed
         self.connected = False
+        self.came_up = False             # connected since the last pump (paho's thread sets it)
         self.received = 0
         self.next_status = 0.0
 
     def _connected(self, client, userdata, flags, reason, properties=None):
         self.connected = not reason.is_failure
+        self.came_up = self.connected
         sock = client.socket()
         if sock is not None:                 # small messages, at once (paho leaves Nagle on)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -94,6 +99,9 @@ class MqttHub:
 
     def pump(self, wait=0.005):
         ms, utc = self.now()
+        if self.came_up:
+            self.came_up = False
+            self.hub.connected(ms)
         try:
             item = self.inbox.get(timeout=wait)
             while True:
