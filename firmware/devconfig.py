@@ -88,6 +88,9 @@ def validate(doc, source="config.json"):
         mqtt = doc.get("mqtt") or {}
         if type(mqtt.get("host")) is not str:
             fail("mqtt.host", "a device on MQTT needs the broker's host")
+        alive = mqtt.get("keepalive_s", 30)
+        if type(alive) is not int or not 0 <= alive <= 0xFFFF:
+            fail("mqtt.keepalive_s", "expected whole seconds, 0..65535")
     return doc
 
 

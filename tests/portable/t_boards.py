@@ -101,6 +101,14 @@ def test_device_configs_are_validated():
     caller = {"id": "caller-3", "role": "caller", "hall": "h", "board": "esp32-s3-caller",
               "bus_address": 33}
     _refused(devconfig.validate, caller, "window", "belongs to a window")
+    for alive in (-1, 65536, 2.5, "30", True):       # the MQTT keepalive, before it is used
+        doc = dispenser()
+        doc["transport"] = "mqtt"
+        doc["mqtt"]["host"] = "10.0.0.2"
+        doc["mqtt"]["keepalive_s"] = alive
+        _refused(devconfig.validate, doc, "mqtt.keepalive_s", "0..65535")
+    doc["mqtt"]["keepalive_s"] = 0
+    devconfig.validate(doc)
 
 
 def test_secrets_never_survive_redaction():
