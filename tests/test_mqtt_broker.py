@@ -61,7 +61,8 @@ class Hall:
         self.journal = FileStorage(str(tmp_path / "journal.bin"))
         from hall import at
         self.core = RoutingCore(config(), self.journal, at("09:00"))
-        self.hub = MqttHub(self.core, self.devices, HALL, "127.0.0.1", broker.port,
+        self.hub = MqttHub(self.core, self.devices, HALL, "127.0.0.1",
+                           (via or {}).get("hub", broker.port),
                            utc0=at("09:00"), tls=ca and {"ca_certs": str(ca[1])})
         self.core.window_open(at("09:00"), 1)
         self.core.login(at("09:00"), 1, "S1")
@@ -172,7 +173,12 @@ def test_a_broker_restart_loses_nothing(tmp_path, broker):
         while time.monotonic() < end:
             hall.pump()
         broker.start()
+        back = time.monotonic()
         hall.wait("disp-1", lambda i: i[:3] == ["hw", "show", "ready"], timeout=90)
+        # the device and the hub each reconnect within a backoff (the broker was down 2 s:
+        # a few seconds), and the hub's clock broadcast on connecting brings out at once what
+        # the dispenser had given up on: seconds, not the minute of the next broadcast
+        assert time.monotonic() - back < 15
         assert hall.core.stats.issued[0] == 2           # issued once, after the restart
         assert hall.printer.printed.count(b"QMS1|") == 2
         hall.service()                                  # and the hall runs on
@@ -268,6 +274,31 @@ def test_broker_config_refuses_a_bad_hall_file(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("hallctl: %s: devices[1].id: 'hub' is reserved for the hub's "
                                    "topics" % bad)
+
+
+@pytest.mark.micropython
+def test_a_hub_back_after_its_devices_costs_seconds_not_a_minute(tmp_path, broker):
+    # The broker restarts and the hub's own link comes back 10 s after it: the dispenser's
+    # request reaches a broker with no hub, and its link gives up. The hub, once connected,
+    # broadcasts the clock at once, and the dispenser sends what it kept then, not at the
+    # next minute's broadcast.
+    tap = CutProxy(broker.port)
+    hall = Hall(tmp_path, broker, via={"hub": tap.port})
+    try:
+        hall.service()
+        broker.stop()
+        tap.cut(10)
+        hall.press("disp-1", 0)
+        end = time.monotonic() + 1
+        while time.monotonic() < end:
+            hall.pump()
+        broker.start()
+        hall.wait("disp-1", lambda i: i[:3] == ["hw", "show", "ready"], timeout=120)
+        assert time.monotonic() - tap.restored_at() < 30 + 5     # paho's backoff, then at once
+        assert hall.core.stats.issued[0] == 2
+    finally:
+        hall.close()
+        tap.close()
 
 
 @pytest.mark.micropython

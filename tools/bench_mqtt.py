@@ -168,6 +168,9 @@ def run(windows=50, calls=300, seconds=10):
     drain = time.monotonic() + 5
     while time.monotonic() < drain and any(b[3].node.link.in_flight() for b in boards):
         pump()
+    for b in boards:
+        b[2]._close()
+    away = away_phase(broker.port, windows)
     hub.stdin.write("stop\n")
     hub.stdin.flush()
     report = json.loads(hub.stdout.readline())
@@ -185,7 +188,99 @@ def run(windows=50, calls=300, seconds=10):
         "hub_messages_received": report["received"],
         "devices": len(boards),
         "device_sent_during_run": sum(b[3].node.link.stats["sent"] for b in boards) - sent_before,
+        **away,
     }
+
+
+def _p99(values):
+    values = sorted(values)
+    return round(values[int(0.99 * (len(values) - 1))], 2) if values else None
+
+
+def away_phase(port, windows, silent_s=30, cut_s=10):
+    """The network fails: the same 100 devices, now behind taps (host_sim/netcut.py).
+
+    - Every link goes silent for silent_s, half-open, as when the access points reboot. The
+      time from the restore to each device's birth message, seen by a subscriber, gives
+      reconnect_after_silence_s_p99.
+    - The evaluators' access point goes down for cut_s. Meanwhile every caller calls,
+      starts and finishes, so the hub sends each away evaluator a rating request. The time
+      from each evaluator's return to the request on its lights gives
+      offline_command_delivery_s_p99.
+    """
+    import paho.mqtt.client as paho
+    from firmware.mqttrun import MqttShell
+    from firmware.runtime import DeviceRuntime
+    from host_sim.netcut import CutProxy
+    taps = {"caller": CutProxy(port), "evaluator": CutProxy(port)}
+    boards = []
+    for k, cfg in enumerate(devices(windows)):
+        panel = Panel()
+        shell = MqttShell(cfg, "127.0.0.1", taps[cfg["role"]].port, seed=k + 1000)
+        boards.append((cfg, panel, shell, DeviceRuntime(cfg, {}, panel, _ms(), mqtt=shell)))
+    births = {}
+    watch = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="bench-watch")
+
+    def seen(client, userdata, message):
+        if not message.retain and b'"online": true' in message.payload:
+            births[message.topic.split("/")[2]] = time.monotonic()
+    watch.on_message = seen
+    watch.connect("127.0.0.1", port)
+    watch.subscribe("qms/%s/+/status" % HALL, qos=1)
+    watch.loop_start()
+    lit = {}
+    returned = {}
+
+    def pump():
+        now = _ms()
+        for cfg, panel, shell, runtime in boards:
+            shell.pump(runtime, now)
+            if shell.online() and cfg["id"] not in returned:
+                returned[cfg["id"]] = time.monotonic()      # (what came with the CONNACK
+            if cfg["role"] == "evaluator" and panel.lights == 31:   # counts from here)
+                panel.lights = 0
+                lit[cfg["id"]] = time.monotonic()
+                panel.presses.append(0)
+
+    def until(done, seconds):
+        end = time.monotonic() + seconds
+        while not done() and time.monotonic() < end:
+            pump()
+
+    until(lambda: all(b[2].online() for b in boards), 30)
+    until(lambda: False, 2)
+    for tap in taps.values():
+        tap.silence(silent_s)
+    restored = taps["caller"].restored_at()
+    until(lambda: time.monotonic() >= restored, silent_s + 1)
+    until(lambda: all(births.get(b[0]["id"], 0) >= restored for b in boards), 120)
+    back = [births[b[0]["id"]] - restored for b in boards if births.get(b[0]["id"], 0) >= restored]
+    until(lambda: False, 2)
+
+    evaluators = [b for b in boards if b[0]["role"] == "evaluator"]
+    taps["evaluator"].cut(cut_s)
+    until(lambda: not any(b[2].online() for b in evaluators), 5)
+    lit.clear()
+    returned.clear()
+    for b in boards:
+        if b[0]["role"] == "caller":
+            b[1].presses.extend((0, 2, 3))          # next, start, finish: a rating is asked
+    end = time.monotonic() + cut_s + 120
+    while time.monotonic() < end and len(lit) < len(evaluators):
+        pump()
+    delivery = [lit[i] - returned[i] for i in lit if i in returned]
+    watch.loop_stop()
+    watch.disconnect()
+    for b in boards:
+        b[2]._close()
+    for tap in taps.values():
+        tap.close()
+    return {"reconnect_after_silence_s_p99": _p99(back),
+            "reconnect_after_silence_s_max": round(max(back), 2) if back else None,
+            "reconnected_after_silence": len(back),
+            "offline_command_delivery_s_p99": _p99(delivery),
+            "offline_commands_delivered": len(delivery),
+            "offline_commands_expected": len(evaluators)}
 
 
 def _ms():

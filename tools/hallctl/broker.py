@@ -125,6 +125,10 @@ class BrokerConfig:
               "allow_anonymous false\nset_tcp_nodelay true\npassword_file %s\nacl_file %s\n"
               "# a larger packet is refused by the broker, not read whole by the hub\n"
               "max_packet_size 262144\n"
+              "# sessions: what a device or the hub misses while away waits for it (the\n"
+              "# broker's persistence keeps it across a restart; Debian's has it on); a\n"
+              "# device away for two weeks is taken for gone\n"
+              "persistent_client_expiration 14d\n"
               % ((out / "passwd").resolve(), (out / "acl").resolve()))
         write("credentials.json", json.dumps(creds, indent=2) + "\n", 0o600)
         if args.central:
