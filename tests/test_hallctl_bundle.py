@@ -63,3 +63,39 @@ def test_a_bad_board_or_config_is_refused_before_anything_is_written(tmp_path, c
     assert proc.returncode == 2 and not out.exists()
     err = proc.stderr.strip()
     assert len(err.splitlines()) == 1 and err.startswith("hallctl: ") and message in err, err
+
+
+def test_a_bundle_replaces_only_a_bundle_of_its_own_and_whole(tmp_path):
+    proc, out, _ = bundle(tmp_path, DISPENSER)
+    assert proc.returncode == 0, proc.stderr
+    assert oct((out / "config.json").stat().st_mode)[-3:] == "600"     # the Wi-Fi PSK
+    first = json.loads((out / "manifest.json").read_text())
+    again, out, _ = bundle(tmp_path, dict(DISPENSER, bus_address=18))   # a bundle: replaced
+    assert again.returncode == 0, again.stderr
+    assert json.loads((out / "config.json").read_text())["bus_address"] == 18
+    assert json.loads((out / "manifest.json").read_text())["files"].keys() == first["files"].keys()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []   # no leftovers
+    (out / "notes.txt").write_text("mine\n")              # a technician's file in it
+    refused, out, _ = bundle(tmp_path, DISPENSER)
+    assert refused.returncode == 2 and "notes.txt" in refused.stderr
+    assert (out / "notes.txt").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("where", [".", "elsewhere", "a-file", "a-file/under", "a-link"])
+def test_bundle_out_never_destroys_what_is_there(tmp_path, where):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "hall.json").write_text("{}")                 # what a technician keeps there
+    (work / "disp-1.json").write_text(json.dumps(DISPENSER))
+    (work / "elsewhere").mkdir()
+    (work / "elsewhere" / "photo.jpg").write_bytes(b"\xff\xd8")
+    (work / "a-file").write_text("data")
+    (work / "a-link").symlink_to(work / "elsewhere")
+    before = {p: p.read_bytes() for p in work.rglob("*") if p.is_file()}
+    proc = subprocess.run([HALLCTL, "bundle", "--board", "esp32-devkitc-dispenser",
+                           "--config", str(work / "disp-1.json"), "--out", where],
+                          capture_output=True, text=True, timeout=300, cwd=work)
+    assert proc.returncode == 2, proc.stdout
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert {p: p.read_bytes() for p in work.rglob("*") if p.is_file()} == before
+    assert not [p for p in work.iterdir() if p.name.startswith(".")]

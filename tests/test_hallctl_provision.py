@@ -123,6 +123,7 @@ def test_the_voice_cards_clips_are_laid_out_by_number(tmp_path):
                     "--recordings", recordings)
     assert short.returncode == 2
     assert short.stderr == "hallctl: %s: no recording for 1 clip: 窗口 (expected WORD.mp3)\n" % recordings
+    assert not (tmp_path / "c.json").exists() and not sd.exists()     # a failure writes nothing
     (recordings / "窗口.mp3").write_bytes(b"ID3window")
     proc = hallctl("provision", hall, "caller-1", "--out", tmp_path / "c.json", "--sd", sd,
                    "--recordings", recordings)
@@ -190,3 +191,39 @@ def test_a_board_names_how_its_printer_confirms_a_ticket():
     with pytest.raises(boards.BoardError) as exc:
         boards.validate(board, "my.json")
     assert str(exc.value) == "my.json: uarts.printer.speed: unknown key"
+
+
+def _tree(root):
+    return {p: (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+            for p in sorted(Path(root).rglob("*"))}
+
+
+def test_provision_never_overwrites_its_input_or_a_file_it_did_not_make(tmp_path):
+    hall = host_hall(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine\n")
+    victim = tmp_path / "victim.json"
+    victim.write_text("theirs\n")
+    (tmp_path / "planted.json").symlink_to(victim)
+    cases = [
+        (("hub-1", "--out", tmp_path / "hub-1.json"), "directory of their own"),  # beside hall
+        (("hub-1", "--out", tmp_path / "config.json"), "directory of their own"),
+        (("disp-1", "--out", hall), "input"),                    # the hall file itself
+        (("disp-1", "--out", tmp_path / "planted.json"), "symbolic link"),
+        (("disp-1", "--out", tmp_path / "notes.txt" / "x.json"), "notes.txt"),
+        (("disp-1", "--out", tmp_path), "directory"),
+    ]
+    for args, why in cases:
+        before = _tree(tmp_path)
+        proc = hallctl("provision", hall, *args)
+        assert proc.returncode == 2, (args, proc.stdout)
+        err = proc.stderr.strip()
+        assert len(err.splitlines()) == 1 and why in err and "Traceback" not in err, (args, err)
+        assert _tree(tmp_path) == before, args
+    hub_dir = tmp_path / "hub-1"
+    proc = hallctl("provision", hall, "hub-1", "--out", hub_dir / "config.json")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in hub_dir.iterdir()) == ["config.json", "devices.json",
+                                                         "hall.json"]
+    again = hallctl("provision", hall, "hub-1", "--out", hub_dir / "config.json")
+    assert again.returncode == 0, again.stderr           # its own files: replaced
+    assert json.loads(hall.read_text(encoding="utf-8"))["devices"]    # the input intact

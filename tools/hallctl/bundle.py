@@ -7,12 +7,15 @@ needs them) and never appear in the manifest or on the screen.
 """
 import hashlib
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from firmware import boards, devconfig
 from hallctl import mpybuild
 from hallctl.errors import CommandError
+from hallctl.files import check_dir, write_atomic
 
 ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32s2": "xtensawin",
         "esp32c3": "rv32imc", "esp32c6": "rv32imc"}
@@ -46,8 +49,63 @@ def make(board_path, config_path, out):
     if arch is None:
         raise CommandError("%s: mcu: no MicroPython build for %r" % (board_path, board.get("mcu")))
     out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
+    replaces = _replaceable(out, [board_path, config_path])
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError("%s: cannot create: %s" % (out.parent, exc.strerror)) from None
+    check_dir(out.parent)
+    work = Path(tempfile.mkdtemp(prefix="." + out.name + ".", dir=str(out.parent)))
+    try:
+        manifest = _build(board, config, arch, work)
+        work.chmod(0o755)
+        if replaces:                     # the previous bundle goes only once this one is whole
+            old = Path(tempfile.mkdtemp(prefix="." + out.name + ".old.", dir=str(out.parent)))
+            os.rename(out, old / "bundle")
+            os.rename(work, out)
+            shutil.rmtree(old)
+        else:
+            if out.exists():
+                out.rmdir()              # (empty: checked)
+            os.rename(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _replaceable(out, inputs):
+    # Whether `out` is a previous bundle to replace (True), or absent or empty (False). Any
+    # other directory, a file, a link, or one holding an input is refused before any work.
+    if out.is_symlink():
+        raise CommandError("%s: a symbolic link: refusing to follow it" % out)
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise CommandError("%s: exists and is not a directory" % out)
+    for given in inputs:
+        if Path(given).resolve().is_relative_to(out.resolve()):
+            raise CommandError("%s: holds %s, an input: refusing to replace it" % (out, given))
+    held = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                  if p.is_file() or p.is_symlink())
+    if not held and not any(out.iterdir()):
+        return False
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        ours = set(manifest["files"]) | {"manifest.json"}
+        assert isinstance(manifest["device"], str)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        raise CommandError("%s: not empty and not a bundle (no manifest.json of ours): "
+                           "refusing to replace it" % out) from None
+    strangers = [name for name in held if name not in ours]
+    if strangers:
+        raise CommandError("%s: a bundle, but it also holds %s, not the bundle's: refusing "
+                           "to replace it" % (out, ", ".join(strangers[:3]) +
+                                              (", ..." if len(strangers) > 3 else "")))
+    return True
+
+
+def _build(board, config, arch, out):
     hub = config["role"] == "hub"
     for source in mpybuild.device_sources():
         rel = source.relative_to(mpybuild.ROOT).as_posix()
@@ -61,7 +119,7 @@ def make(board_path, config_path, out):
     (out / "boot.py").write_text(BOOT)
     (out / "main.py").write_text(MAIN)
     (out / "board.json").write_text(json.dumps(board, ensure_ascii=False, indent=1))
-    (out / "config.json").write_text(json.dumps(config, ensure_ascii=False))
+    write_atomic(out / "config.json", json.dumps(config, ensure_ascii=False), 0o600)  # secrets
     files = {}
     for path in sorted(out.rglob("*")):
         if path.is_file():
@@ -82,7 +140,8 @@ class Bundle:
     @staticmethod
     def add_arguments(parser):
         add_source_arguments(parser)
-        parser.add_argument("--out", required=True, help="the directory to write (replaced)")
+        parser.add_argument("--out", required=True, help="the directory to write: new, empty, or a bundle "
+                                                          "written before (replaced whole)")
 
     @staticmethod
     def run(args, stdin, stdout):

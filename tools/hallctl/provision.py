@@ -34,7 +34,7 @@ from firmware.drivers import dfplayer
 from hallctl import glyphs, texts
 from hallctl.broker import read_hall
 from hallctl.errors import CommandError
-from hallctl.files import write_text
+from hallctl.files import Writes, write_text
 from hallctl.flash import plural
 
 PSK_ENV = "QMS_WIFI_PSK"
@@ -63,21 +63,30 @@ def clip_table():
     return table
 
 
-def lay_out_sd(recordings, sd):
-    """Copy recordings named by word to sd/mp3/NNNN.mp3; returns the number of clips."""
-    recordings, sd = Path(recordings), Path(sd)
+def check_recordings(recordings):
+    """The clip table, once every recording it names is there (before anything is written)."""
     table = clip_table()
     missing = [word for word in table.values() if not (recordings / (word + ".mp3")).is_file()]
     if missing:
         raise CommandError("%s: no recording for %s: %s (expected WORD.mp3)"
                            % (recordings, plural(len(missing), "clip"), ", ".join(missing[:8])
                               + (", ..." if len(missing) > 8 else "")))
-    (sd / "mp3").mkdir(parents=True, exist_ok=True)
+    return table
+
+
+def lay_out_sd(recordings, sd):
+    """Copy recordings named by word to sd/mp3/NNNN.mp3; returns the number of clips."""
+    recordings, sd = Path(recordings), Path(sd)
+    table = check_recordings(recordings)
+    try:
+        (sd / "mp3").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError("%s: cannot create: %s" % (sd / "mp3", exc.strerror)) from None
     lines = []
     for number, word in sorted(table.items()):
         shutil.copyfile(recordings / (word + ".mp3"), sd / "mp3" / ("%04d.mp3" % number))
         lines.append("%04d.mp3\t%s\n" % (number, word))
-    (sd / "clips.txt").write_text("".join(lines), encoding="utf-8")
+    write_text(sd / "clips.txt", "".join(lines))
     return len(table)
 
 
@@ -210,13 +219,23 @@ def summary(config):
     return "; ".join(parts)
 
 
-def write_private(path, text):
-    path = Path(path)
+def _make_parent(path):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CommandError("%s: cannot create: %s" % (path.parent, exc.strerror)) from None
-    write_text(path, text, 0o600)
+
+
+def _device_root(out, extra):
+    # A hub's files (config.json, hall.json, devices.json) lie as on the device, in a
+    # directory of their own: never beside the technician's hall file or anything else.
+    ours = {out.name} | set(extra)
+    others = sorted(p.name for p in out.parent.iterdir() if p.name not in ours)
+    if out.name != "config.json" or others:
+        raise CommandError("%s: a hub's files go in a directory of their own, as on the "
+                           "device: --out DIR/config.json%s" % (
+                               out, " (%s holds %s)" % (out.parent, ", ".join(others[:3]))
+                               if others else ""))
 
 
 class Provision:
@@ -242,12 +261,19 @@ class Provision:
                              stdin_is_tty=sys.stdin.isatty())
         files = {"config.json": json.dumps(config, ensure_ascii=False)}
         files.update(extra)
+        if args.sd:
+            check_recordings(Path(args.recordings))       # a failing command writes nothing
         if args.out:
             out = Path(args.out)
-            write_private(out, files["config.json"])
-            for name, text in extra.items():
-                (out.parent / name).write_text(text, encoding="utf-8")
-            where = str(out) + "".join(", " + str(out.parent / n) for n in extra)
+            _make_parent(out)
+            plan = Writes(inputs=[args.hall] + ([args.credentials + "/credentials.json"]
+                                                if args.credentials else []))
+            plan.add(out, files["config.json"], 0o600)
+            if extra:
+                _device_root(out, extra)
+                for name, text in extra.items():
+                    plan.add(out.parent / name, text, 0o644)
+            where = ", ".join(str(p) for p in plan.commit())
         else:
             write_to_device(args.port, args.baud, files)
             where = "%s on %s, verified by SHA-256" % (", ".join(files), args.port)
