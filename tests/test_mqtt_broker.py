@@ -222,13 +222,17 @@ def test_each_device_publishes_only_as_itself(tmp_path):
     hall_file = tmp_path / "hall.json"
     hall_file.write_text(json.dumps({"hall": HALL, "devices": [DISPENSER, CALLER, EVALUATOR]}))
     out = tmp_path / "broker"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     proc = subprocess.run([str(Path(sys.executable).parent / "hallctl"), "broker-config",
-                           str(hall_file), "--out", str(out)], capture_output=True, text=True)
+                           str(hall_file), "--out", str(out), "--listen", "127.0.0.1:%d" % port],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     creds = json.loads((out / "credentials.json").read_text())
     assert not any(p in proc.stdout for p in creds.values())       # never shown
     assert oct((out / "passwd").stat().st_mode)[-3:] == "600"
-    b = LocalBroker(tmp_path, extra=(out / "mosquitto.conf").read_text())
+    b = LocalBroker(tmp_path, extra=(out / "mosquitto.conf").read_text(), port=port)
     try:
         heard = {}
 

@@ -14,7 +14,6 @@ import secrets
 from pathlib import Path
 
 from hallctl.errors import CommandError
-from hallctl.files import write_text
 from protocol.schema import valid_id
 
 RESERVED = ("hub", "all", "operator")
@@ -64,28 +63,90 @@ def read_hall(path):
     return doc
 
 
-def acl(hall):
-    return "\n".join([
-        "# qms: hall %s. Written by hallctl broker-config." % hall,
-        "# Every device (user name = device id): its own uplink and status, its own commands.",
-        "pattern write qms/%s/%%u/up/#" % hall,
-        "pattern readwrite qms/%s/%%u/status" % hall,
-        "pattern read qms/%s/%%u/down/#" % hall,
-        "pattern read qms/%s/all/down/#" % hall,
-        "",
-        "# The hub: reads every device, commands every device.",
-        "user hub",
-        "topic read qms/%s/+/up/#" % hall,
-        "topic read qms/%s/+/status" % hall,
-        "topic write qms/%s/+/down/#" % hall,
-        "topic write qms/%s/hub/hall" % hall,
-        "topic write qms/%s/hub/day" % hall,
-        "",
-        "# Operators (hallctl status --mqtt): the hall's status, nothing else.",
-        "user operator",
-        "topic read qms/%s/hub/hall" % hall,
-        "topic read qms/%s/+/status" % hall,
-        ""])
+def acl(hall, devices):
+    # One block per account, nothing by pattern: a pattern line would apply to the hub and the
+    # operator too (the operator could then publish as "operator").
+    lines = ["# qms: hall %s. Written by hallctl broker-config." % hall,
+             "# Each device (user name = device id): its own uplink and status, its own",
+             "# commands and the hall-wide ones.", ""]
+    for ident in devices:
+        lines += ["user %s" % ident,
+                  "topic write qms/%s/%s/up/#" % (hall, ident),
+                  "topic readwrite qms/%s/%s/status" % (hall, ident),
+                  "topic read qms/%s/%s/down/#" % (hall, ident),
+                  "topic read qms/%s/all/down/#" % hall, ""]
+    lines += ["# The hub: reads every device, commands every device.",
+              "user hub",
+              "topic read qms/%s/+/up/#" % hall,
+              "topic read qms/%s/+/status" % hall,
+              "topic write qms/%s/hub/status" % hall,
+              "topic write qms/%s/+/down/#" % hall,
+              "topic write qms/%s/hub/hall" % hall,
+              "topic write qms/%s/hub/day" % hall,
+              "",
+              "# Operators (hallctl status --mqtt): read the hall's status, publish nothing.",
+              "user operator",
+              "topic read qms/%s/hub/hall" % hall,
+              "topic read qms/%s/+/status" % hall,
+              ""]
+    return "\n".join(lines)
+
+
+def listen_line(listen):
+    # --listen PORT (every interface) or HOST:PORT.
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError("--listen: expected PORT or HOST:PORT, not %r" % listen)
+    return "listener %s%s\n" % (port, " " + host if host else "")
+
+
+def conf(out, listen="1883"):
+    return ("# qms: include in the hall broker's configuration (Debian: /etc/mosquitto/conf.d/).\n"
+            "# Written by hallctl broker-config.\n"
+            "# the devices' listener (Mosquitto 2 listens on localhost alone without one)\n"
+            + listen_line(listen) +
+            "# a client's id is its account's name: nobody connects as the hub or as another\n"
+            "# device to knock it off the broker (an option of the listener above)\n"
+            "use_username_as_clientid true\n"
+            "allow_anonymous false\nset_tcp_nodelay true\npassword_file %s\nacl_file %s\n"
+            "# a larger packet is refused by the broker, not read whole by the hub\n"
+            "max_packet_size 262144\n"
+            "# sessions: what a device or the hub misses while away waits for it (the\n"
+            "# broker's persistence keeps it across a restart; Debian's has it on); a\n"
+            "# device away for two weeks is taken for gone\n"
+            "persistent_client_expiration 14d\n"
+            % ((out / "passwd").resolve(), (out / "acl").resolve()))
+
+
+def _broker_user():
+    # Mosquitto started as root (Debian's service) drops to its own user before it reads the
+    # password file and the ACL: they are given to that user, readable by nobody else.
+    import os
+    import pwd
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam("mosquitto").pw_name
+    except KeyError:
+        return None
+
+
+def _old_credentials(path):
+    if not path.exists() and not path.is_symlink():
+        return {}
+    if path.is_symlink():
+        raise CommandError("%s: a symbolic link: refusing to follow it" % path)
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CommandError("%s: cannot read: %s" % (path, exc.strerror)) from None
+    except ValueError:
+        raise CommandError("%s: not valid JSON: the passwords in it cannot be kept "
+                           "(move it away to start afresh)" % path) from None
+    if not isinstance(old, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                            for k, v in old.items()):
+        raise CommandError("%s: expected {account: password}" % path)
+    return old
 
 
 class BrokerConfig:
@@ -94,48 +155,59 @@ class BrokerConfig:
         parser.add_argument("hall", help="HALL.json: the hall id and its device configs")
         parser.add_argument("--out", required=True, help="directory to write the files into")
         parser.add_argument("--keep", action="store_true",
-                            help="keep the passwords in an existing credentials.json")
+                            help="(the default) keep the passwords in an existing "
+                                 "credentials.json")
+        parser.add_argument("--listen", default="1883", metavar="[HOST:]PORT",
+                            help="where the devices connect (default 1883, every interface)")
+        parser.add_argument("--rotate", action="append", default=[], metavar="ACCOUNT",
+                            help="give this account (a device id, hub or operator) a new "
+                                 "password; may be repeated")
         parser.add_argument("--central", metavar="HOST:PORT",
                             help="also write bridge.conf, forwarding the hall to this broker")
 
     @staticmethod
     def run(args, stdin, stdout):
+        from hallctl.files import Writes, check_dir
         hall, devices = load_hall(args.hall)
+        listen_line(args.listen)
         out = Path(args.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CommandError("%s: cannot create: %s" % (out, exc.strerror)) from None
+        ids = [d["id"] for d in devices]
+        accounts = ["hub", "operator"] + ids
+        for name in args.rotate:
+            if name not in accounts:
+                raise CommandError("--rotate: %r is not an account of %s (one of hub, "
+                                   "operator or a device id)" % (name, hall))
+        if out.is_symlink():
+            raise CommandError("%s: a symbolic link: refusing to follow it" % out)
+        if out.exists():
+            check_dir(out, secret=True)
         creds_path = out / "credentials.json"
-        old = {}
-        if args.keep and creds_path.exists():
-            old = json.loads(creds_path.read_text(encoding="utf-8"))
+        old = _old_credentials(creds_path)
         creds = {}
-        for ident in ["hub", "operator"] + [d["id"] for d in devices]:
-            creds[ident] = old.get(ident) or secrets.token_urlsafe(18)
-        written = []
-
-        def write(name, text, mode=0o644):
-            write_text(out / name, text, mode)
-            written.append(out / name)
-
-        write("passwd", "".join(password_line(u, p) + "\n" for u, p in creds.items()), 0o600)
-        write("acl", acl(hall))
-        write("mosquitto.conf", "# include in the hall broker's configuration\n"
-              "allow_anonymous false\nset_tcp_nodelay true\npassword_file %s\nacl_file %s\n"
-              "# a larger packet is refused by the broker, not read whole by the hub\n"
-              "max_packet_size 262144\n"
-              "# sessions: what a device or the hub misses while away waits for it (the\n"
-              "# broker's persistence keeps it across a restart; Debian's has it on); a\n"
-              "# device away for two weeks is taken for gone\n"
-              "persistent_client_expiration 14d\n"
-              % ((out / "passwd").resolve(), (out / "acl").resolve()))
-        write("credentials.json", json.dumps(creds, indent=2) + "\n", 0o600)
+        for ident in accounts:
+            keep = old.get(ident) if ident not in args.rotate else None
+            creds[ident] = keep or secrets.token_urlsafe(18)
+        owner = _broker_user()
+        plan = Writes(inputs=[args.hall])
+        plan.add(out / "passwd", "".join(password_line(u, p) + "\n"
+                                         for u, p in creds.items()), 0o600, owner)
+        plan.add(out / "acl", acl(hall, ids), 0o600, owner)
+        plan.add(out / "mosquitto.conf", conf(out, args.listen), 0o644)
+        plan.add(out / "credentials.json", json.dumps(creds, indent=2) + "\n", 0o600)
         if args.central:
             from hallctl.collect import bridge_config
-            write("bridge.conf", bridge_config(hall, args.central))
+            plan.add(out / "bridge.conf", bridge_config(hall, args.central), 0o644)
+        if not out.exists():
+            try:
+                out.mkdir(mode=0o755, parents=True)
+            except OSError as exc:
+                raise CommandError("%s: cannot create: %s" % (out, exc.strerror)) from None
+        written = plan.commit()
         for path in written:
             stdout.write("wrote %s\n" % path)
+        changed = [i for i in accounts if old and old.get(i) != creds[i]]
         stdout.write("%d devices, the hub and an operator account; passwords are in %s "
-                     "(not shown)\n" % (len(devices), creds_path))
+                     "(not shown)%s\n" % (len(devices), creds_path,
+                                           "; new passwords for %s" % ", ".join(changed)
+                                           if changed else ""))
         return 0

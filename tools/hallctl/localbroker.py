@@ -38,10 +38,12 @@ class LocalBroker:
         # (as root, Mosquitto would drop to its own user, who cannot read 0600 files)
         store = ("persistence true\npersistence_location %s/\nautosave_interval 1\n"
                  % Path(workdir).resolve()) if persist else "persistence false\n"
-        self.conf.write_text("listener %d 127.0.0.1\n%suser %s\n"
+        # extra with its own listener (broker-config --listen 127.0.0.1:PORT) names the port
+        own = "" if "\nlistener " in "\n" + (extra or "") else \
+            "listener %d 127.0.0.1\n" % self.port
+        self.conf.write_text("%s%suser %s\n"
                              "max_queued_messages 100000\nset_tcp_nodelay true\n%s\n"
-                             % (self.port, store, getpass.getuser(),
-                                extra or "allow_anonymous true"))
+                             % (own, store, getpass.getuser(), extra or "allow_anonymous true"))
         self.proc = None
         self.start()
 
