@@ -144,3 +144,33 @@ def test_status_of_the_whole_hall_from_the_hubs_console(tmp_path):
         disp.port = serial.Serial(disp.cable.b_path, 115200, timeout=0)
         disp.close()
         printer.close()
+
+
+def test_what_devices_say_reaches_the_operators_terminal_escaped(tmp_path):
+    # A device (or anyone who can publish the hall's status) chooses its firmware version
+    # and id text: escape sequences must not clear, retitle or reorder the operator's screen.
+    import paho.mqtt.client as paho
+    from hallctl.localbroker import LocalBroker
+    broker = LocalBroker(tmp_path)
+    try:
+        evil = "1.0\x1b[2J\x1b]0;pwned\x07\x9b31m\u202egnp.exe\x7f"
+        doc = {"hall": "district-1", "now": 0, "waiting": {"A\x1b[5m": 1},
+               "hub": {"id": "hub", "fw": evil, "uptime": 1},
+               "devices": [{"id": "disp-1", "address": 17, "role": "dispenser", "window": None,
+                            "online": True, "last_seen": 0, "fw": evil, "uptime": 1,
+                            "reset_cause": 0, "free_heap": 1, "rx_errors": 0, "printer": 0,
+                            "rssi": 0, "refused": 0, "faults": 0, "out_of_turn": 0}]}
+        pub = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="evil")
+        pub.connect("127.0.0.1", broker.port)
+        pub.loop_start()
+        pub.publish("qms/district-1/hub/hall", json.dumps(doc), qos=1,
+                    retain=True).wait_for_publish(5)
+        pub.loop_stop()
+        pub.disconnect()
+        proc = hallctl("status", "--mqtt", "127.0.0.1:%d" % broker.port, "--timeout", "5")
+        assert proc.returncode == 0, proc.stderr
+        for raw in ("\x1b", "\x07", "\x9b", "\u202e", "\x7f"):
+            assert raw not in proc.stdout, repr(raw)
+        assert "\\x1b[2J" in proc.stdout and "\\u202e" in proc.stdout
+    finally:
+        broker.stop()

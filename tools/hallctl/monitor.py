@@ -8,6 +8,7 @@ import time
 
 from hallctl.frame_cmd import message_json
 from hallctl.status import boundaries, open_port, read_some
+from hallctl.screen import printable
 from protocol.bus import poll_frame
 from protocol.frame import FRAME, REJECTED, StreamDecoder, header
 
@@ -69,10 +70,11 @@ def _show(stdout, as_json, t, line):
         return
     doc = json.loads(line)
     if "rejected" in doc:
-        stdout.write("%8.3f  rejected: %s (%d bytes)\n" % (t, doc["rejected"], doc["bytes"]))
+        stdout.write(printable("%8.3f  rejected: %s (%s bytes)" % (t, doc["rejected"],
+                                                                  doc["bytes"])) + "\n")
         return
     src, dst = doc.pop("_src", "?"), doc.pop("_dst", "?")
     kind = doc.pop("type", "?")
     rest = " ".join("%s=%s" % (k, json.dumps(v, ensure_ascii=False)) for k, v in doc.items()
                     if not k.startswith("_"))
-    stdout.write("%8.3f  %s -> %s  %s %s\n" % (t, src, dst, kind, rest))
+    stdout.write(printable("%8.3f  %s -> %s  %s %s" % (t, src, dst, kind, rest)) + "\n")

@@ -11,6 +11,7 @@ import json
 import time
 
 from hallctl.errors import CommandError
+from hallctl.screen import printable
 from protocol.bus import poll_frame
 from protocol.codec import decode_payload
 from protocol.codes import PRINTER_STATES, RESET_CAUSES, ROLES
@@ -168,7 +169,7 @@ def cell(column, value):
         return "yes" if value else "NO"
     if column == "last_seen":
         return "%ds ago" % value
-    return str(value)
+    return printable(value)
 
 
 def table(rows, columns, stdout):
@@ -235,12 +236,12 @@ def show_hall(doc, as_json, stdout):
         return
     offline = sum(1 for r in rows if not r["online"])
     waiting = doc.get("waiting") or {}
-    stdout.write("hall %s: %d devices, %d offline; waiting %s\n" % (
+    stdout.write(printable("hall %s: %d devices, %d offline; waiting %s" % (
         doc.get("hall"), len(rows) - 1, offline,
-        ", ".join("%s %d" % kv for kv in sorted(waiting.items())) or "-"))
+        ", ".join("%s %s" % kv for kv in sorted(waiting.items())) or "-")) + "\n")
     table(rows, HALL_COLUMNS, stdout)
     for line in troubles(doc):
-        stdout.write("! %s\n" % line)
+        stdout.write("! %s\n" % printable(line))
 
 
 def mqtt_status(target, hall, user, timeout):
