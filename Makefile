@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 
 FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 MOSQUITTO := /usr/sbin/mosquitto
+MOSQUITTO_SUB := /usr/bin/mosquitto_sub
 
-$(STAMP): pyproject.toml $(FONT) $(MOSQUITTO)
+$(STAMP): pyproject.toml $(FONT) $(MOSQUITTO) $(MOSQUITTO_SUB)
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -27,6 +28,13 @@ $(MOSQUITTO):
 		apt-get install -y -qq mosquitto >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq mosquitto >/dev/null; }; \
 	else echo "make: install the broker first: sudo apt-get install mosquitto" >&2; exit 1; fi
+
+# The README's mosquitto_sub, to watch a hall's messages (Debian: mosquitto-clients).
+$(MOSQUITTO_SUB):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -qq mosquitto-clients >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq mosquitto-clients >/dev/null; }; \
+	else echo "make: install the clients first: sudo apt-get install mosquitto-clients" >&2; exit 1; fi
 
 install: $(STAMP)
 
