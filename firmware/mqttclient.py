@@ -33,8 +33,7 @@ class MqttClient:
         # will, birth: (topic, payload) published retained at QoS 1 (birth on each connect).
         # store: a path on flash where QoS 1 publishes made while offline are kept, so they
         # survive a reboot before the broker is back (written only while offline).
-        if type(keepalive_s) is not int or not 0 <= keepalive_s <= 0xFFFF:
-            raise ValueError("keepalive_s must be a whole number of seconds, 0..65535")
+        w.check_keepalive(keepalive_s)          # (the device config refuses it first)
         self.client_id = client_id
         self.subscriptions = subscriptions
         self.keepalive_s = keepalive_s

@@ -208,10 +208,11 @@ class Link:
     def hold(self, now):
         # The carrier is away (an MQTT client offline, which keeps what it was given): what
         # is in flight waits, spending no try, and is retried an RTO after it is back.
+        due = ticks_add(now, self.RTO_MS)
         for dst in self._flight:
             for packet in self._flight[dst]:
-                packet.due = ticks_add(now, self.RTO_MS)
-                self._earliest = packet.due
+                packet.due = due
+                self._earliest = due
 
     def resend_unacked(self):
         # The peer asks for everything it has not acknowledged (a hub re-polling after a

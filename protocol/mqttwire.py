@@ -61,10 +61,14 @@ def _packet(first, body):
     return bytes(out)
 
 
+def check_keepalive(keepalive_s):
+    if type(keepalive_s) is not int or not 0 <= keepalive_s <= 0xFFFF:
+        raise ValueError("keepalive_s must be a whole number of seconds, 0..65535")
+
+
 def connect(client_id, keepalive_s, user=None, password=None, will=None, clean=True):
     # will: (topic, payload, qos, retain) or None.
-    if not 0 <= keepalive_s <= 0xFFFF:
-        raise ValueError("keepalive_s must be 0..65535")
+    check_keepalive(keepalive_s)
     flags = 0x02 if clean else 0
     payload = bytearray(_str(client_id))
     if will is not None:
@@ -223,12 +227,10 @@ class Decoder:
     def _end_big(self):
         flags, kept = self.big[0], self.big[3]
         self.big = None
-        qos = (flags >> 1) & 3
-        if qos:
-            if len(kept) < 4 or not (kept[2] or kept[3]):
-                self._break()
-                return
-            self.out.append((TOO_BIG, flags, bytes(kept[2:4])))
+        if len(kept) < 4 or not (kept[2] or kept[3]):
+            self._break()                     # no room for its packet id, or id 0
+            return
+        self.out.append((TOO_BIG, flags, bytes(kept[2:4])))
 
     def _break(self):
         self.malformed += 1
@@ -269,7 +271,7 @@ class Decoder:
             return False
         if n > self.max_packet:
             self.oversized += 1
-            if kind == PUBLISH:
+            if kind == PUBLISH and flags & 0x06:   # (its packet id: to acknowledge it)
                 self.big = [flags, 0, 0, bytearray()]
             self.skip = n
             self.buf = buf[at:]

@@ -167,7 +167,7 @@ class BrokerConfig:
 
     @staticmethod
     def run(args, stdin, stdout):
-        from hallctl.files import Writes, check_dir
+        from hallctl.files import Writes, check_dir, make_dir
         hall, devices = load_hall(args.hall)
         listen_line(args.listen)
         out = Path(args.out)
@@ -197,11 +197,7 @@ class BrokerConfig:
         if args.central:
             from hallctl.collect import bridge_config
             plan.add(out / "bridge.conf", bridge_config(hall, args.central), 0o644)
-        if not out.exists():
-            try:
-                out.mkdir(mode=0o755, parents=True)
-            except OSError as exc:
-                raise CommandError("%s: cannot create: %s" % (out, exc.strerror)) from None
+        make_dir(out)
         written = plan.commit()
         for path in written:
             stdout.write("wrote %s\n" % path)

@@ -15,7 +15,7 @@ from pathlib import Path
 from firmware import boards, devconfig
 from hallctl import mpybuild
 from hallctl.errors import CommandError
-from hallctl.files import check_dir, write_atomic
+from hallctl.files import check_dir, make_dir, write_atomic
 
 ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32s2": "xtensawin",
         "esp32c3": "rv32imc", "esp32c6": "rv32imc"}
@@ -50,10 +50,7 @@ def make(board_path, config_path, out):
         raise CommandError("%s: mcu: no MicroPython build for %r" % (board_path, board.get("mcu")))
     out = Path(out)
     replaces = _replaceable(out, [board_path, config_path])
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CommandError("%s: cannot create: %s" % (out.parent, exc.strerror)) from None
+    make_dir(out.parent)
     check_dir(out.parent)
     work = Path(tempfile.mkdtemp(prefix="." + out.name + ".", dir=str(out.parent)))
     try:

@@ -45,6 +45,14 @@ def check_dir(path, secret=False):
             _refuse(path, "others may write here: refusing to write secrets there")
 
 
+def make_dir(path, mode=0o755):
+    # A directory (and its parents) made if missing; a failure is the user's one line.
+    try:
+        Path(path).mkdir(mode=mode, parents=True, exist_ok=True)
+    except OSError as exc:
+        _refuse(path, "cannot create: %s" % exc.strerror)
+
+
 def check_target(path, inputs=(), secret=False):
     # Before anything is written: the place is ours to write.
     path = Path(path)
@@ -59,7 +67,7 @@ def check_target(path, inputs=(), secret=False):
             same = False
         if same:
             _refuse(path, "is the command's input (%s): refusing to overwrite it" % given)
-    check_dir(path.parent if str(path.parent) else Path("."), secret)
+    check_dir(path.parent, secret)
 
 
 def _ids(user):

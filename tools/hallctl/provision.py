@@ -34,7 +34,7 @@ from firmware.drivers import dfplayer
 from hallctl import glyphs, texts
 from hallctl.broker import read_hall
 from hallctl.errors import CommandError
-from hallctl.files import Writes, write_text
+from hallctl.files import Writes, make_dir, write_text
 from hallctl.flash import plural
 
 PSK_ENV = "QMS_WIFI_PSK"
@@ -78,10 +78,7 @@ def lay_out_sd(recordings, sd):
     """Copy recordings named by word to sd/mp3/NNNN.mp3; returns the number of clips."""
     recordings, sd = Path(recordings), Path(sd)
     table = check_recordings(recordings)
-    try:
-        (sd / "mp3").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CommandError("%s: cannot create: %s" % (sd / "mp3", exc.strerror)) from None
+    make_dir(sd / "mp3")
     lines = []
     for number, word in sorted(table.items()):
         shutil.copyfile(recordings / (word + ".mp3"), sd / "mp3" / ("%04d.mp3" % number))
@@ -219,13 +216,6 @@ def summary(config):
     return "; ".join(parts)
 
 
-def _make_parent(path):
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CommandError("%s: cannot create: %s" % (path.parent, exc.strerror)) from None
-
-
 def _device_root(out, extra):
     # A hub's files (config.json, hall.json, devices.json) lie as on the device, in a
     # directory of their own: never beside the technician's hall file or anything else.
@@ -265,7 +255,7 @@ class Provision:
             check_recordings(Path(args.recordings))       # a failing command writes nothing
         if args.out:
             out = Path(args.out)
-            _make_parent(out)
+            make_dir(out.parent)
             plan = Writes(inputs=[args.hall] + ([args.credentials + "/credentials.json"]
                                                 if args.credentials else []))
             plan.add(out, files["config.json"], 0o600)

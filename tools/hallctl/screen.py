@@ -10,7 +10,7 @@ def printable(value):
         return text
     out = []
     for ch in text:
-        if ch.isprintable() or ch == " ":
+        if ch.isprintable():
             out.append(ch)
         elif unicodedata.category(ch) == "Zs":
             out.append(" ")
