@@ -112,6 +112,27 @@ def test_it_never_overwrites_its_input_nor_writes_on_failure(tmp_path):
     before = snapshot(tmp_path)
     one_line(broker_config(good, "--out", out), "credentials.json", "not valid JSON")
     assert snapshot(tmp_path) == before
+    for shape in ('["hub"]', '{"hub": 5}', '{"hub": ""}'):
+        (out / "credentials.json").write_text(shape)
+        before = snapshot(tmp_path)
+        one_line(broker_config(good, "--out", out), "credentials.json", "account: password")
+        assert snapshot(tmp_path) == before
+
+
+def test_it_writes_its_own_files_and_touches_nothing_else(tmp_path):
+    hall = hall_file(tmp_path)
+    out = tmp_path / "etc-qms"
+    out.mkdir()
+    (out / "README.local").write_text("the site's notes\n")
+    (tmp_path / "other.conf").write_text("listener 8883\n")
+    before = snapshot(tmp_path)
+    proc = broker_config(hall, "--out", out, "--central", "centre.example:1883")
+    assert proc.returncode == 0, proc.stderr
+    after = snapshot(tmp_path)
+    made = {"etc-qms/" + n for n in ("passwd", "acl", "mosquitto.conf", "credentials.json",
+                                     "bridge.conf")}
+    assert set(after) - set(before) == made                 # nothing else, no temporaries
+    assert {k: v for k, v in after.items() if k not in made} == before
 
 
 def test_a_file_instead_of_a_directory_is_one_line(tmp_path):

@@ -131,6 +131,8 @@ def test_the_voice_cards_clips_are_laid_out_by_number(tmp_path):
     assert (sd / "mp3" / "0040.mp3").read_bytes() == "ID3请".encode("utf-8")     # CLIP_PLEASE
     assert (sd / "mp3" / "0001.mp3").read_bytes() == b"ID3A"
     assert "0043.mp3\t窗口" in (sd / "clips.txt").read_text(encoding="utf-8")
+    assert sorted(p.name for p in sd.iterdir()) == ["clips.txt", "mp3"]   # nothing else there
+    assert len(list((sd / "mp3").iterdir())) == len(clip_table())
 
 
 def test_provision_refuses_with_the_file_the_key_and_the_reason(tmp_path):

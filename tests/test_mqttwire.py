@@ -41,3 +41,27 @@ def test_oversized_packets_are_skipped_and_the_stream_goes_on():
     d.feed(big[:50])
     d.feed(big[50:] + w.PING)
     assert d.oversized == 1 and [p[0] for p in d.packets()] == [w.PINGREQ]
+
+
+@settings(max_examples=400)
+@given(st.lists(st.one_of(st.binary(max_size=80),
+                          st.sampled_from([b"\x20\x02\x00\x00", b"\x20\x02\x01\x00",
+                                           b"\x90\x04\x00\x01\x01\x01", b"\xd0\x00", b"\x40\x02\x00\x01", b"\x32",
+                                           b"\x33\x83\x10\x00\x01a\x00\x07"])),
+                max_size=12))
+def test_bytes_from_a_broker_never_make_the_client_raise(chunks):
+    # Whatever a broker (or whoever sits on the path) sends: the client counts, closes or
+    # carries on, and never raises; once down it stays down until it connects again.
+    from firmware.mqttclient import DOWN, UP, MqttClient
+    c = MqttClient("caller-1", ["qms/h/caller-1/down/#"], keepalive_s=30,
+                   birth=("qms/h/caller-1/status", "{}"))
+    c.connecting(0)
+    c.take(0)
+    for k, chunk in enumerate(chunks):
+        c.feed(chunk, k)
+        c.tick(k)
+        c.take(k)
+        assert c.state in (DOWN, UP) or c.stats["connects"] == 0
+        if c.state == DOWN:
+            assert c.take_received() == []
+            break
