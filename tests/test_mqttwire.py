@@ -46,7 +46,8 @@ def test_oversized_packets_are_skipped_and_the_stream_goes_on():
 @settings(max_examples=400)
 @given(st.lists(st.one_of(st.binary(max_size=80),
                           st.sampled_from([b"\x20\x02\x00\x00", b"\x20\x02\x01\x00",
-                                           b"\x90\x04\x00\x01\x01\x01", b"\xd0\x00", b"\x40\x02\x00\x01", b"\x32",
+                                           b"\x90\x04\x00\x01\x01\x01", b"\xd0\x00",
+                                           b"\x40\x02\x00\x01", b"\x32",
                                            b"\x33\x83\x10\x00\x01a\x00\x07"])),
                 max_size=12))
 def test_bytes_from_a_broker_never_make_the_client_raise(chunks):
