@@ -12,7 +12,9 @@ MOSQUITTO_SUB := /usr/bin/mosquitto_sub
 $(STAMP): pyproject.toml $(FONT) $(MOSQUITTO) $(MOSQUITTO_SUB)
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	@# (the one warning filtered is setuptools' note that an editable install links here)
+	PYTHONWARNINGS=ignore::UserWarning:setuptools.command.editable_wheel \
+		$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 # The CJK font LED-board glyphs are rendered from at provisioning (Debian: fonts-wqy-zenhei).

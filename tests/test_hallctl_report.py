@@ -140,3 +140,60 @@ def test_report_errors_are_one_line(tmp_path, archive):
     for args, message in cases:
         proc = hallctl(*args)
         assert proc.returncode == 2 and proc.stderr == message + "\n", proc.stderr
+
+
+HALLSIM = str(Path(sys.executable).parent / "hallsim")
+DISTRICT = Path(__file__).resolve().parent.parent / "host_sim" / "scenarios" / "district.toml"
+
+
+def a_busy_short_day(tmp_path):
+    # The district office with twice its morning rush, closed at 10:45: at close people still
+    # wait and some are at a window, the day's maximum waits are exceeded, and patience is
+    # short enough that some give up.
+    text = DISTRICT.read_text(encoding="utf-8")
+    text = text.replace('end = "17:30"', 'end = "10:45"')
+    text = text.replace('["08:30", 30]', '["08:30", 70]').replace('["08:30", 16]', '["08:30", 36]')
+    text = text.replace("max_wait_min = 30", "max_wait_min = 12")
+    text = text.replace("mean_min = 90 ", "mean_min = 40 ")
+    path = tmp_path / "busy.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level, seeds", [("ticket", (1, 2, 3, 4)), ("frame", (5,))])
+def test_the_report_agrees_with_hallsim_on_the_same_days(tmp_path, level, seeds):
+    # Every figure hallctl report reads from the hub's days.bin is the one hallsim printed for
+    # the same simulated day, on days that close with people waiting and at a window.
+    scenario = a_busy_short_day(tmp_path)
+    for seed in seeds:
+        out = tmp_path / ("day-%d" % seed)
+        sim = subprocess.run([HALLSIM, "run", str(scenario), "--level", level, "--seed",
+                              str(seed), "--out", str(out), "--json"],
+                             capture_output=True, text=True, timeout=600)
+        assert sim.returncode in (0, 1), sim.stderr
+        day = json.loads(sim.stdout)
+        assert day["ends"].get("unserved at close", 0) > 0          # the day is cut at close
+        assert day["within_max_wait"] < 1                           # and some waited too long
+        proc = hallctl("report", out / "days.bin", "--month", "2026-11", "--json")
+        assert proc.returncode == 0, proc.stderr
+        month = json.loads(proc.stdout)
+        overall = month["overall"]
+        assert overall["days"] == 1
+        assert overall["issued"] == day["tickets"]
+        assert overall["served"] == day["ends"]["finished"]
+        assert overall["refused"] == day["refused"]
+        assert overall["mean_wait_min"] == day["mean_wait_min"]
+        assert round(overall["sla"], 3) == day["within_max_wait"]
+        assert round(overall["satisfaction"], 3) == day["satisfaction"]
+        assert overall["rating_rejects"] == day["rating_rejects"]
+        unserved = 0
+        for row in month["services"]:
+            mine = day["services"][row["service"]]
+            assert (row["issued"], row["served"], row["mean_wait_min"]) == \
+                (mine["issued"], mine["served"], mine["mean_wait_min"]), row["service"]
+            assert (None if row["sla"] is None else round(row["sla"], 3)) == \
+                mine["within_max_wait"], row["service"]
+            assert 0 <= (row["sla"] or 0) <= 1
+            unserved += row["unserved"]
+        assert unserved == day["ends"]["unserved at close"]

@@ -887,10 +887,6 @@ class RoutingCore:
         if result == OK:
             self.phase[w] = SERVING
             self.started[w] = now
-            wait = self.first_call[w] - self.cur_issued[w]
-            self.stats.served_wait(self.cur_service[w], wait,
-                                   wait <= self.cfg.services[self.cur_service[w]][8])
-            self.stats.estimates(self.cur_estimate[w], wait)
             self.out.append(("window", w))
         return result
 
@@ -899,7 +895,13 @@ class RoutingCore:
         if result == OK:
             service, number = self.cur_service[w], self.cur_number[w]
             duration = now - self.started[w]
+            # wait, SLA and the estimate's error count the tickets served, when they are
+            # served: a ticket started and then held, transferred or cut off at close is
+            # not among the served and must not be among those within the maximum wait
+            wait = self.first_call[w] - self.cur_issued[w]
             self.stats.served(service, w, duration, self.staff[w])
+            self.stats.served_wait(service, wait, wait <= self.cfg.services[service][8])
+            self.stats.estimates(self.cur_estimate[w], wait)
             # the window was taken from the call on (the citizen's walk included), which is
             # what spaces one call from the next
             self.estimator.served(service, now - self.first_call[w])
