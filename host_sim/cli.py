@@ -12,9 +12,13 @@ stderr, `hallsim: ...`, with exit status 2.
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 
 from host_sim import report, scenario as scenarios
 from host_sim.hallday import HallDay
+
+
+REALTIME_MAX_DEVICES = 64      # each a MicroPython process with its own pseudo-terminals
 
 
 class Parser(argparse.ArgumentParser):
@@ -22,31 +26,71 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, "hallsim: %s (see %s --help)\n" % (message, self.prog))
 
 
+class UsageError(Exception):
+    """An option given that cannot work; the message names it."""
+
+
+REALTIME_ONLY = ("--minutes", "--speed", "--devices", "--mqtt")
+
+
+def check_options(args):
+    # Every option either does what it says or is refused before any work is done.
+    if args.command == "run":
+        given = {"--minutes": args.minutes is not None, "--speed": args.speed is not None,
+                 "--devices": args.devices is not None, "--mqtt": args.mqtt,
+                 "--out": args.out is not None, "--level": args.level is not None}
+        if not args.realtime:
+            for option in REALTIME_ONLY:
+                if given[option]:
+                    raise UsageError("%s: only with --realtime" % option)
+        else:
+            for option in ("--out", "--level"):
+                if given[option]:
+                    raise UsageError("%s: not with --realtime (the real-time hall checks its "
+                                     "books and writes no report; run without --realtime for "
+                                     "one)" % option)
+            if args.minutes is not None and not 1 <= args.minutes <= 24 * 60:
+                raise UsageError("--minutes: expected 1..1440 hall minutes, got %d" % args.minutes)
+            if args.speed is not None and not 0.1 <= args.speed <= 3600:
+                raise UsageError("--speed: expected 0.1..3600 hall seconds per real second, "
+                                 "got %g" % args.speed)
+            if args.devices not in (None, "micropython"):
+                raise UsageError("--devices: only micropython devices run in real time")
+    if getattr(args, "out", None) is not None:
+        from hallctl.errors import CommandError
+        from hallctl.files import check_out_dir
+        try:
+            check_out_dir(args.out)
+        except CommandError as exc:
+            raise UsageError("--out %s" % exc) from None
+
+
 def run(args, out):
     if args.realtime:
         return realtime(args, out)
     sc = scenarios.load(args.scenario, args.seed)
-    progress = _progress() if sys.stderr.isatty() and not args.json else None
-    if args.level == "frame":
-        from host_sim.framesim import FrameHall
-        hall = FrameHall(sc, progress)
-        hall.run()
-        result = hall.result
-    else:
-        result = HallDay(sc, progress).run()
-    if progress is not None:
+    show = sys.stderr.isatty() and not args.json
+    with _progress(show, "%s, %s level" % (sc.name, args.level or "frame")) as progress:
+        if (args.level or "frame") == "frame":
+            from host_sim.framesim import FrameHall
+            hall = FrameHall(sc, progress)
+            hall.run()
+            result = hall.result
+        else:
+            result = HallDay(sc, progress).run()
         progress(1.0)
-        sys.stderr.write("\n")
     s = report.summary(sc, result)
+    if args.out:             # checked before the run; written together, each file atomic
+        from hallctl.files import write_files
+        from host_sim import plots
+        written = write_files(args.out, report.files(sc, result, s) + plots.render(sc, result, s),
+                              inputs=[args.scenario] if args.scenario else ())
     if args.json:
         out.write(json.dumps(s, ensure_ascii=False) + "\n")
     else:
         out.write(report.text(s) + "\n")
-    if args.out:
-        from host_sim import plots
-        for path in report.write(args.out, sc, result, s) + plots.write(args.out, sc, result, s):
-            if not args.json:
-                out.write("wrote %s\n" % path)
+        for path in written if args.out else ():
+            out.write("wrote %s\n" % path)
     return 1 if s["lost"] else 0
 
 
@@ -55,9 +99,15 @@ def realtime(args, out):
     import tempfile
     from hallctl import mpybuild
     from host_sim.realtime import RealtimeHall
-    if args.devices != "micropython":
-        raise scenarios.ScenarioError("--devices: only micropython devices run in real time")
     sc = scenarios.load(args.scenario, args.seed)
+    devices = 2 + len(sc.hall.numbers) + sum(1 for e in sc.hall.evaluator if e is not None)
+    if devices > REALTIME_MAX_DEVICES:
+        raise UsageError("--realtime: %s has %d devices; real time runs at most %d (each is a "
+                         "MicroPython process on its own pseudo-terminals): run it without "
+                         "--realtime, which runs the same firmware over the bus model"
+                         % (sc.source, devices, REALTIME_MAX_DEVICES))
+    minutes = args.minutes if args.minutes is not None else 30
+    speed = args.speed if args.speed is not None else 60
     build = mpybuild.build(mpybuild.ROOT / "build" / "realtime-mpy")
     with tempfile.TemporaryDirectory() as work:
         broker = None
@@ -67,19 +117,24 @@ def realtime(args, out):
                 broker = LocalBroker(work)
             except (FileNotFoundError, RuntimeError) as exc:
                 raise scenarios.ScenarioError("--mqtt: %s" % exc) from None
-        hall = RealtimeHall(sc, work, build, speed=args.speed,
-                            mqtt=None if broker is None else ("127.0.0.1", broker.port))
+        hall = None
         try:
-            books = hall.run(args.minutes)
+            with _progress(sys.stderr.isatty() and not args.json,
+                           "%s, %d devices in real time" % (sc.name, devices)) as progress:
+                hall = RealtimeHall(sc, work, build, speed=speed,
+                                    mqtt=None if broker is None else ("127.0.0.1", broker.port))
+                books = hall.run(minutes, progress)
+                progress(1.0)
         finally:
-            hall.close()
+            if hall is not None:
+                hall.close()
             if broker is not None:
                 broker.stop()
     if args.json:
         out.write(json.dumps(books) + "\n")
     else:
         out.write("%s, %d hall minutes in real time with %d MicroPython devices%s:\n" % (
-            sc.name, args.minutes, books["devices"], " on MQTT" if args.mqtt else ""))
+            sc.name, minutes, books["devices"], " on MQTT" if args.mqtt else ""))
         for key, value in books.items():
             out.write("  %-18s %s\n" % (key, value))
     return 1 if books["lost"] or books["duplicated_calls"] else 0
@@ -89,7 +144,9 @@ def plan(args, out):
     from host_sim.plan import Planner, parse_target
     share, within = parse_target(args.target)
     sc = scenarios.load(args.scenario, args.seed)
-    rows, roster = Planner(sc, share, within).plan()
+    with _progress(sys.stderr.isatty() and not args.json,
+                   "%s: planning for %s" % (sc.name, args.target), total=None) as progress:
+        rows, roster = Planner(sc, share, within, progress=progress).plan()
     if args.json:
         out.write(json.dumps({"target": args.target, "hours": rows,
                               "roster": [{"window": r.window, "from": _hm(r.start), "to": _hm(r.end)}
@@ -112,13 +169,15 @@ def _hm(seconds):
     return "%02d:%02d" % (seconds // 3600, seconds // 60 % 60)
 
 
-def _progress():
-    def show(fraction):
-        width = 30
-        done = int(fraction * width)
-        sys.stderr.write("\r  [%s%s] %3d%%" % ("#" * done, "." * (width - done), fraction * 100))
-        sys.stderr.flush()
-    return show
+@contextmanager
+def _progress(show, description, total=1.0):
+    # A rich bar on a terminal; elsewhere a callable that does nothing.
+    if not show:
+        yield lambda fraction, text=None: None
+        return
+    from hallctl.progress import bar
+    with bar(description, total) as update:
+        yield lambda fraction, text=None: update(fraction, text)
 
 
 def main(argv=None, out=None):
@@ -130,14 +189,15 @@ def main(argv=None, out=None):
     r.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     r.add_argument("--out", help="also write report.json, tickets.csv, queue.csv and PNG plots here")
     r.add_argument("--json", action="store_true", help="the report as one JSON object")
-    r.add_argument("--level", choices=("frame", "ticket"), default="frame",
+    r.add_argument("--level", choices=("frame", "ticket"),
                    help="frame: devices and hub over the bus model (default); ticket: the "
                         "routing core alone")
     r.add_argument("--realtime", action="store_true",
                    help="run the hall's devices as real processes, in real time")
-    r.add_argument("--devices", default="micropython", help="with --realtime: micropython")
-    r.add_argument("--minutes", type=int, default=30, help="with --realtime: hall minutes to run")
-    r.add_argument("--speed", type=float, default=60,
+    r.add_argument("--devices", help="with --realtime: micropython (the only kind)")
+    r.add_argument("--minutes", type=int,
+                   help="with --realtime: hall minutes to run (default 30)")
+    r.add_argument("--speed", type=float,
                    help="with --realtime: hall seconds per real second (default 60)")
     r.add_argument("--mqtt", action="store_true",
                    help="with --realtime: the devices and the hub on MQTT, through a Mosquitto "
@@ -148,11 +208,16 @@ def main(argv=None, out=None):
     p.add_argument("--seed", type=int)
     p.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    from hallctl.errors import CommandError
     try:
+        check_options(args)
         return (run if args.command == "run" else plan)(args, out)
-    except scenarios.ScenarioError as exc:
+    except (scenarios.ScenarioError, UsageError, CommandError) as exc:
         print("hallsim: %s" % exc, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("hallsim: interrupted: nothing written", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         return 0
 

@@ -259,9 +259,10 @@ class FrameHall:
         for k, number in enumerate(hall.numbers):
             configs.append({"id": "caller-%d" % number, "role": "caller", "hall": hall.hall,
                             "bus_address": 32 + k, "window": number})
-            configs.append({"id": hall.evaluator[k] or "eval-%d" % number, "role": "evaluator",
-                            "hall": hall.hall, "bus_address": 128 + k, "window": number,
-                            "levels": hall.rating_levels})
+            if hall.evaluator[k] is not None:      # (a window without one is not rated)
+                configs.append({"id": hall.evaluator[k], "role": "evaluator",
+                                "hall": hall.hall, "bus_address": 128 + k, "window": number,
+                                "levels": hall.rating_levels})
         self.configs = configs
         self.mqtt = sc.mqtt                             # None: the RS485 bus
         self.broker_down_until = 0

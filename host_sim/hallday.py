@@ -249,7 +249,9 @@ class HallDay:
         self.result.busy[window] = self.result.busy.get(window, 0) + now - started
         core.finish(now, window)
         self._absorb(now)
-        if self.rng.random() < self.sc.rating_share:
+        # a served citizen rates at the window's evaluator, where the window has one
+        if self.rng.random() < self.sc.rating_share and \
+                core.cfg.evaluator[core.cfg.window(window)] is not None:
             level = self.rng.choices(range(1, len(self.sc.rating_weights) + 1),
                                      weights=self.sc.rating_weights)[0]
             reasons = (1 + self.rng.randrange(5),) if level >= core.cfg.reason_required_from else ()

@@ -38,7 +38,9 @@ def erlang_c_windows(per_hour, mean_s, share, within_s, limit):
 
 
 class Planner:
-    def __init__(self, scenario, share, within_s, max_rounds=40):
+    def __init__(self, scenario, share, within_s, max_rounds=40, progress=None):
+        # progress(days simulated, what is being tried), where someone watches
+        self.progress = progress or (lambda done, text=None: None)
         self.sc = scenario
         self.share = share
         self.within = within_s
@@ -86,6 +88,8 @@ class Planner:
     def met(self, open_by_hour):
         # Share within the target per hour of issue (None for an hour nobody arrived).
         self.runs += 1
+        self.progress(self.runs, "day %d: %s windows" % (
+            self.runs, " ".join(str(open_by_hour[h]) for h in self.hours)))
         day = HallDay(replace(self.sc, roster=self.roster(open_by_hour), patience_s=None)).run()
         by_hour = {}
         for t in day.tickets:

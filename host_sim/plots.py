@@ -1,28 +1,17 @@
 """The day's plots as PNG files: waiting time by hour, queue length over the day, window
 utilisation, satisfaction by window, and estimated against actual wait."""
-from pathlib import Path
-
 from firmware.routing.core import FINISHED
-from hallctl.glyphs import use_cjk_font
+from hallctl.plotting import png, pyplot
 
 
-def write(out, scenario, result, s):
-    import matplotlib
-    matplotlib.use("Agg")                      # files only: no screen needed
-    import matplotlib.pyplot as plt
-    use_cjk_font(matplotlib)
-
-    out = Path(out)
+def render(scenario, result, s):
+    """[(name, PNG bytes)] of the day's plots."""
+    plt = pyplot()
     served = [t for t in result.tickets if t.how == FINISHED]
     files = []
 
     def save(fig, name, title):
-        fig.suptitle("%s: %s" % (scenario.name, title), fontsize=10)
-        fig.tight_layout()
-        path = out / name
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        files.append(path)
+        files.append((name, png(fig, "%s: %s" % (scenario.name, title), fontsize=10)))
 
     hours = {}
     for t in served:

@@ -290,16 +290,18 @@ class RealtimeHall:
         self.rng = random.Random(sc.seed)
         prefixes = [s[0] for s in hall.services]
         self.dispenser_cfg = {
-            "id": "disp-1", "role": "dispenser", "hall": "hall", "board": "host", "bus_address": 17,
+            "id": "disp-1", "role": "dispenser", "hall": hall.hall, "board": "host", "bus_address": 17,
             "service_keys": [{"service": p} for p in prefixes], "printer": {"confirm": "gs_h"},
             "texts": printer_texts("服务大厅", {s[0]: (s[1], list(s[9])) for s in hall.services})}
-        self.devices = [self.dispenser_cfg, {"id": "display-1", "role": "display", "hall": "hall",
+        self.devices = [self.dispenser_cfg, {"id": "display-1", "role": "display", "hall": hall.hall,
                                              "board": "host", "bus_address": 250}]
         for k, number in enumerate(hall.numbers):
-            self.devices.append({"id": "caller-%d" % number, "role": "caller", "hall": "hall",
+            self.devices.append({"id": "caller-%d" % number, "role": "caller", "hall": hall.hall,
                                  "board": "host", "bus_address": 32 + k, "window": number})
-            self.devices.append({"id": "eval-%d" % number, "role": "evaluator", "hall": "hall",
-                                 "board": "host", "bus_address": 120 + k, "window": number})
+            if hall.evaluator[k] is not None:          # (a window without one is not rated)
+                self.devices.append({"id": hall.evaluator[k], "role": "evaluator",
+                                     "hall": hall.hall, "board": "host", "bus_address": 120 + k,
+                                     "window": number})
         start = sc.at(sc.start)
         self.journal = str(Path(workdir) / "journal.bin")
         self.core = RoutingCore(hall, FileStorage(self.journal), start)
@@ -324,9 +326,11 @@ class RealtimeHall:
         self.called = []                                # (ticket, window) for each first call
         self.seen = {board_id: 0 for board_id in self.boards}
 
-    def run(self, minutes):
-        # Run `minutes` hall minutes, then close the day and check that nothing was lost.
+    def run(self, minutes, progress=None):
+        # Run `minutes` hall minutes, then close the day and check that nothing was lost;
+        # progress(share of the run done), where someone watches.
         sc = self.sc
+        shown = 0
         t0 = time.monotonic()
         end = t0 + minutes * 60 / self.speed
         arrivals = {}
@@ -343,6 +347,9 @@ class RealtimeHall:
                     arrivals[k] = (rate, due + self._gap(rate))
             self._staff(now)
             self._read()
+            if progress is not None and now - shown > 0.5:
+                shown = now
+                progress((now - t0) / (end - t0))
         return self.finish()
 
     def _gap(self, per_hour):
@@ -415,6 +422,7 @@ class RealtimeHall:
         tickets = [ticket for ticket, _ in self.called]
         table = self.hub.role.status_table()
         return {
+            "hall": self.sc.hall.hall,         # the id every device and the hub use on the wire
             "issued": issued, "finished": finished, "unserved_at_close": unserved, "ended": ended,
             "lost": issued - ended,
             "ratings": ratings, "rating_rejects": sum(core.rejects),

@@ -1,8 +1,8 @@
 """The day's report: waits, SLA, utilisation, satisfaction, alerts, estimate accuracy and what
 was lost; as text, and with --out as JSON and CSV."""
 import csv
+import io
 import json
-from pathlib import Path
 
 from firmware.routing.core import FINISHED, CANCELLED, UNSERVED
 from host_sim.hallday import ENDS
@@ -130,32 +130,30 @@ def _pct(x):
     return "-" if x is None else "%.0f%%" % (100 * x)
 
 
-def write(out, scenario, result, s):
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(s, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    with open(out / "tickets.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["ticket", "service", "issued_local", "end", "wait_s", "estimate_s", "naive_s"])
-        for t in result.tickets:
-            w.writerow([t.name, t.service, _local(scenario, t.issued), ENDS[t.how], t.wait,
-                        t.estimate, t.naive])
-    with open(out / "queue.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["time", "waiting"])
-        for seconds, waiting in result.queue:
-            w.writerow(["%02d:%02d" % (seconds // 3600, seconds // 60 % 60), waiting])
-    written = [out / "report.json", out / "tickets.csv", out / "queue.csv"]
-    if result.days:                  # the hub's archive of the day, as hallctl report reads it
-        from firmware.routing.journal import DayArchive, FileStorage
-        days = out / "days.bin"
-        if days.exists():
-            days.unlink()
-        archive = DayArchive(FileStorage(str(days)))
+def files(scenario, result, s):
+    """[(name, data)] of the day's report files: report.json, tickets.csv, queue.csv and the
+    hub's archive of the day (days.bin, as hallctl report reads it)."""
+    tickets = io.StringIO(newline="")
+    w = csv.writer(tickets)
+    w.writerow(["ticket", "service", "issued_local", "end", "wait_s", "estimate_s", "naive_s"])
+    for t in result.tickets:
+        w.writerow([t.name, t.service, _local(scenario, t.issued), ENDS[t.how], t.wait,
+                    t.estimate, t.naive])
+    queue = io.StringIO(newline="")
+    w = csv.writer(queue)
+    w.writerow(["time", "waiting"])
+    for seconds, waiting in result.queue:
+        w.writerow(["%02d:%02d" % (seconds // 3600, seconds // 60 % 60), waiting])
+    out = [("report.json", json.dumps(s, ensure_ascii=False, indent=2) + "\n"),
+           ("tickets.csv", tickets.getvalue()), ("queue.csv", queue.getvalue())]
+    if result.days:
+        from firmware.routing.journal import DayArchive, MemoryStorage
+        storage = MemoryStorage()
+        archive = DayArchive(storage)
         for summary in result.days:
             archive.add(summary)
-        written.append(days)
-    return written
+        out.append(("days.bin", bytes(storage.data)))
+    return out
 
 
 def _local(scenario, utc):

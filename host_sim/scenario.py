@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from firmware.routing.config import ConfigError, HallConfig
+from hallctl import keys
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 DEFAULT = SCENARIOS / "district.toml"
@@ -13,6 +14,12 @@ KNOWN = ("scenario", "hall", "arrivals", "service_times", "roster", "patience", 
          "faults", "bus", "mqtt")
 FAULTS = ("hub_restarts", "print_failures", "frame_corruption", "frame_loss", "device_reboots",
           "broker_restarts")
+SECTION_KEYS = {"scenario": ("name", "date", "start", "end", "seed"),
+                "roster": ("window", "staff", "from", "to", "breaks"),
+                "ratings": ("share", "levels"),
+                "patience": ("mean_min",),
+                "faults": FAULTS}
+SERVICE_TIME_KEYS = ("mean_min", "cv")
 
 
 class ScenarioError(Exception):
@@ -71,12 +78,19 @@ def _number(where, value, lo, hi):
     return value
 
 
+def _hhmm(seconds):
+    return "%02d:%02d" % (seconds // 3600, seconds // 60 % 60)
+
+
 def load(path=None, seed=None):
     path = Path(path) if path is not None else DEFAULT
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ScenarioError("%s: cannot read (%s)" % (path, exc.strerror)) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError("%s: not UTF-8 text (byte %d); save the scenario as UTF-8"
+                            % (path, exc.start)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError("%s: not valid TOML (%s)" % (path, exc)) from None
     return parse(doc, str(path), seed)
@@ -86,9 +100,31 @@ def parse(doc, source="scenario.toml", seed=None):
     def where(key):
         return "%s: %s" % (source, key)
 
-    for key in doc:
-        if key not in KNOWN:
-            raise ScenarioError("%s: unknown section" % where(key))
+    def check_keys(name, table, known):
+        if not isinstance(table, dict):
+            raise ScenarioError("%s: expected a table" % where(name))
+        found = keys.first_unknown(table, known)
+        if found:
+            raise ScenarioError("%s: %s" % (where("%s.%s" % (name, found[0])), found[1]))
+
+    found = keys.first_unknown(doc, KNOWN)
+    if found:
+        raise ScenarioError("%s: unknown section%s" % (where(found[0]), found[1][11:]))
+    for section, known in SECTION_KEYS.items():
+        if section == "roster":
+            shifts = doc.get("roster", [])
+            if not isinstance(shifts, list):
+                raise ScenarioError("%s: expected [[roster]] shifts" % where("roster"))
+            for k, shift in enumerate(shifts):
+                check_keys("roster[%d]" % k, shift, known)
+        elif section in doc:
+            check_keys(section, doc[section], known)
+    for prefix, spec in doc.get("service_times", {}).items():
+        if isinstance(spec, dict):
+            check_keys("service_times." + prefix, spec, SERVICE_TIME_KEYS)
+    found = keys.routing(doc.get("hall"))
+    if found:
+        raise ScenarioError("%s: %s" % (where("hall." + found[0]), found[1]))
     meta = doc.get("scenario", {})
     name = meta.get("name", Path(source).stem)
     date = meta.get("date", "2026-11-23")
@@ -157,6 +193,15 @@ def parse(doc, source="scenario.toml", seed=None):
             raise ScenarioError("%s: no staff %r in hall.staff" % (where(w + ".staff"), staff))
         s_from = _clock(where(w + ".from"), shift.get("from", "08:30"))
         s_to = _clock(where(w + ".to"), shift.get("to", "17:00"))
+        if s_to <= s_from:
+            raise ScenarioError("%s: the shift must end after it starts (%s to %s)" % (
+                where(w + ".to"), shift.get("from", "08:30"), shift.get("to", "17:00")))
+        for k2, other in enumerate(roster):
+            if other.start < s_to and s_from < other.end and \
+                    (other.window == number or other.staff == staff):
+                raise ScenarioError("%s: overlaps roster[%d] (%s at window %d, %s to %s)" % (
+                    where(w), k2, other.staff, other.window, _hhmm(other.start),
+                    _hhmm(other.end)))
         breaks = []
         for b, pair in enumerate(shift.get("breaks", [])):
             bw = where("%s.breaks[%d]" % (w, b))
@@ -178,13 +223,11 @@ def parse(doc, source="scenario.toml", seed=None):
     share = _number(where("ratings.share"), ratings.get("share", 0.8), 0, 1)
     weights = ratings.get("levels", [70, 20, 6, 3, 1][:hall.rating_levels])
     if not isinstance(weights, list) or len(weights) != hall.rating_levels or \
-            any(isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0 for x in weights):
-        raise ScenarioError("%s: expected %d weights, one per level" % (where("ratings.levels"),
-                                                                        hall.rating_levels))
+            any(isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0 for x in weights) \
+            or not sum(weights) > 0:
+        raise ScenarioError("%s: expected %d weights, one per level, not all zero" % (
+            where("ratings.levels"), hall.rating_levels))
     faults = doc.get("faults", {})
-    for key in faults:
-        if key not in FAULTS:
-            raise ScenarioError("%s: unknown fault" % where("faults." + key))
     counts = {}
     for key in ("hub_restarts", "device_reboots", "broker_restarts"):
         counts[key] = _number(where("faults." + key), faults.get(key, 0), 0, 1000)
@@ -197,24 +240,26 @@ def parse(doc, source="scenario.toml", seed=None):
     bus = {}
     limits = {"baud": (1200, 4000000), "reply_ms": (0.5, 100), "dispensers": (1, 16),
               "displays": (0, 16)}
+    check_keys("bus", bus_doc, tuple(limits))
     for key in bus_doc:
-        if key not in limits:
-            raise ScenarioError("%s: unknown setting" % where("bus." + key))
         bus[key] = _number(where("bus." + key), bus_doc[key], *limits[key])
     mqtt = None
     if "mqtt" in doc:
         mqtt = {"latency_ms": 2.0, "jitter_ms": 1.0}
+        check_keys("mqtt", doc["mqtt"], tuple(mqtt))
         for key in doc["mqtt"]:
-            if key not in mqtt:
-                raise ScenarioError("%s: unknown setting" % where("mqtt." + key))
             mqtt[key] = _number(where("mqtt." + key), doc["mqtt"][key], 0, 10000)
     elif counts["broker_restarts"]:
         raise ScenarioError("%s: needs an [mqtt] hall" % where("faults.broker_restarts"))
     if len(hall.numbers) > 96:
         raise ScenarioError("%s: at most 96 windows share one bus (a caller and an evaluator "
                             "each)" % where("hall.windows"))
-    return Scenario(name, source, hall, midnight, start, end,
-                    seed if seed is not None else int(meta.get("seed", 1)), arrivals,
+    if seed is None:
+        seed = meta.get("seed", 1)
+        if type(seed) is not int or seed < 0:
+            raise ScenarioError("%s: expected a whole number 0 or more, got %r"
+                                % (where("scenario.seed"), seed))
+    return Scenario(name, source, hall, midnight, start, end, seed, arrivals,
                     priority_share, service_times, roster, patience_s, share, weights,
                     int(counts["hub_restarts"]), failures, corruption, loss,
                     int(counts["device_reboots"]), bus, mqtt, int(counts["broker_restarts"]))

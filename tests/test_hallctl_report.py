@@ -108,6 +108,52 @@ def test_the_table_csv_and_plots(tmp_path, archive):
     assert "    nobody has enough ratings this month" in few.stdout.splitlines()
 
 
+def test_a_damaged_archive_says_so(tmp_path, archive):
+    # Random bytes, a truncated file and an empty one are not "no closed days"; an archive
+    # with one damaged day still reports the others and says on stderr what is missing.
+    hub, _ = archive
+    good = (hub / "days.bin").read_bytes()
+    import random
+    cases = {"random.bin": (random.Random(7).randbytes(5000),
+                            "damaged: 5000 bytes in 1 place could not be read; no closed day "
+                            "in it could be read"),
+             "cut.bin": (good[:len(good) // 4 - 9], "damaged: its last record is cut short"),
+             "empty.bin": (b"", "empty: no closed days in it yet")}
+    for name, (data, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        proc = hallctl("report", path, "--month", "2026-11")
+        assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+        assert proc.stderr.startswith("hallctl: %s: %s" % (path, message)), proc.stderr
+        assert proc.stderr.count("\n") == 1
+        assert path.read_bytes() == data                 # a report never repairs the file
+    hurt = bytearray(good)
+    hurt[len(good) // 2] ^= 0xFF                          # inside one of the four days
+    path = tmp_path / "hurt.bin"
+    path.write_bytes(bytes(hurt))
+    proc = hallctl("report", path, "--month", "2026-11", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("hallctl: warning: %s: damaged: " % path)
+    assert proc.stderr.endswith("the days in them are missing from this report\n")
+    assert json.loads(proc.stdout)["overall"]["days"] < 3
+
+
+def test_report_files_to_a_place_it_cannot_write(tmp_path, archive):
+    hub, _ = archive
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    for option, place, message in (
+            ("--csv", "/sys/qms-csv", "--csv /sys/qms-csv: cannot create it in /sys: "),
+            ("--png", afile, "--png %s: not a directory" % afile),
+            ("--csv", afile / "x", "--csv %s: cannot create it: %s is not a directory"
+             % (afile / "x", afile))):
+        proc = hallctl("report", hub, "--month", "2026-11", option, place)
+        assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+        assert proc.stderr.startswith("hallctl: " + message) and proc.stderr.count("\n") == 1
+    assert afile.read_text() == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "hub"]
+
+
 def test_the_same_month_from_a_collect_database(tmp_path, archive):
     _, summaries = archive
     url = "sqlite:///" + str(tmp_path / "city.db")

@@ -34,6 +34,7 @@ def test_default_scenario_runs_and_loses_nothing(tmp_path):
         png = (tmp_path / (name + ".png")).read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10000, name
     assert "Warning" not in proc.stderr                   # no missing (Chinese) glyphs
+    assert "findfont" not in proc.stderr                  # and no complaint about the font
 
 
 def test_same_seed_same_day_and_json_output():
@@ -126,4 +127,4 @@ def test_unknown_fault_is_refused(tmp_path):
     path = tmp_path / "x.toml"
     path.write_text(text + "\n[faults]\nmeteor = 1\n", encoding="utf-8")
     proc = hallsim("run", str(path))
-    assert proc.returncode == 2 and "faults.meteor: unknown fault" in proc.stderr
+    assert proc.returncode == 2 and "faults.meteor: unknown key" in proc.stderr

@@ -547,6 +547,9 @@ def test_a_slice_of_a_day_through_the_broker_loses_nothing():
     assert books["printed"] == books["issued"]
     assert books["devices_online"] == books["devices"] == 14
     assert books["link_rejects"] == 0
+    # every device was heard on the scenario's hall's topics (qms/district-1/...), as the hub
+    # and the status it serves name it
+    assert books["hall"] == "district-1"
 
 
 @pytest.fixture

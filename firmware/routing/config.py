@@ -25,6 +25,12 @@ DEFAULT_RULES = {
 }
 
 
+HALL_KEYS = ("hall", "services", "windows", "rules", "staff")
+SERVICE_KEYS = ("prefix", "name", "open", "last_ticket", "close", "quota", "service_min",
+                "limit_min", "max_wait_min", "materials")
+WINDOW_KEYS = ("number", "services", "backup", "evaluator")
+
+
 def _err(where, key, reason):
     return ConfigError("%s%s: %s" % (where, key, reason))
 
@@ -69,7 +75,7 @@ class HallConfig:
     def __init__(self, doc, source="config"):
         if not isinstance(doc, dict):
             raise ConfigError("%s: expected a table of settings" % source)
-        unknown = [k for k in doc if k not in ("hall", "services", "windows", "rules", "staff")]
+        unknown = [k for k in doc if k not in HALL_KEYS]
         if unknown:
             raise ConfigError("%s: %s: unknown key" % (source, unknown[0]))
         self.hall = doc.get("hall", "hall")
@@ -137,10 +143,8 @@ class HallConfig:
     def _service(self, where, svc):
         if not isinstance(svc, dict):
             raise ConfigError(where[:-1] + ": expected a table")
-        known = ("prefix", "name", "open", "last_ticket", "close", "quota", "service_min",
-                 "limit_min", "max_wait_min", "materials")
         for key in svc:
-            if key not in known:
+            if key not in SERVICE_KEYS:
                 raise _err(where, key, "unknown key")
         prefix = svc.get("prefix")
         if type(prefix) is not str or not 1 <= len(prefix) <= 2 or \
@@ -170,7 +174,7 @@ class HallConfig:
         if not isinstance(win, dict):
             raise ConfigError(where[:-1] + ": expected a table")
         for key in win:
-            if key not in ("number", "services", "backup", "evaluator"):
+            if key not in WINDOW_KEYS:
                 raise _err(where, key, "unknown key")
         number = _int(where, "number", win.get("number"), 1, 250)
         if self._index[number]:

@@ -643,9 +643,18 @@ class DayArchive:
 def read_days(storage):
     # The day summaries in an archive, oldest first; a day archived twice (a hub that lost
     # power between archiving and journalling its close) counts once, the later copy.
+    return read_days_checked(storage)[0]
+
+
+def read_days_checked(storage):
+    # (days as read_days gives them, the Damage found on the way, records of other kinds).
     days = {}
-    for kind, body in read_records(storage):
+    reader = Reader(storage)
+    other = 0
+    for kind, body, seq in reader.records():
         if kind == KIND_DAY:
             summary = unpack(body)[0]
             days[(summary.get("hall"), summary.get("day"))] = summary
-    return [days[k] for k in sorted(days, key=lambda k: (k[1], str(k[0])))]
+        else:
+            other += 1
+    return [days[k] for k in sorted(days, key=lambda k: (k[1], str(k[0])))], reader.damage, other

@@ -53,6 +53,36 @@ def make_dir(path, mode=0o755):
         _refuse(path, "cannot create: %s" % exc.strerror)
 
 
+def check_out_dir(path):
+    # A directory a command will make if missing and then write into, checked before the work
+    # that fills it: it is a directory (or can become one) and we may write there.
+    path = Path(path)
+    probe = path
+    while not (probe.exists() or probe.is_symlink()) and probe.parent != probe:
+        probe = probe.parent
+    if probe != path and not probe.is_dir():
+        _refuse(path, "cannot create it: %s is not a directory" % probe)
+    if probe == path:
+        check_dir(path)
+    try:                            # asked by trying (access() says yes to root on /sys...)
+        os.rmdir(tempfile.mkdtemp(dir=str(probe), prefix=".qms-probe-"))
+    except OSError as exc:
+        if probe == path:
+            _refuse(path, "cannot write there: %s" % exc.strerror)
+        _refuse(path, "cannot create it in %s: %s" % (probe, exc.strerror))
+
+
+def write_files(directory, files, inputs=()):
+    """[(name, data)] written into `directory` (made if missing): every target checked before
+    the first byte, each file atomic. Returns the paths written."""
+    check_out_dir(directory)
+    make_dir(directory)
+    plan = Writes(inputs)
+    for name, data in files:
+        plan.add(Path(directory) / name, data)
+    return plan.commit()
+
+
 def check_target(path, inputs=(), secret=False):
     # Before anything is written: the place is ours to write.
     path = Path(path)

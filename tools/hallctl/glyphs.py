@@ -2,6 +2,7 @@
 ticket number needs, rendered from a CJK font into column-major bitmaps (2 bytes a column for
 16 rows, top row in the high bit) and stored in the device's config as hex. The device then
 only concatenates columns (firmware/drivers/ledboard.py)."""
+import dataclasses
 from pathlib import Path
 
 FONT_PATHS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
@@ -54,5 +55,10 @@ def use_cjk_font(matplotlib):
         if Path(path).exists():
             font_manager.fontManager.addfont(path)
             name = font_manager.FontProperties(fname=path).get_name()
+            # WenQuanYi Zen Hei's one face declares weight 500: it is the regular face, and
+            # matplotlib warns on every plot that it found no "normal" weight unless told so
+            font_manager.fontManager.ttflist = [
+                dataclasses.replace(f, weight=400) if f.fname == path and f.weight == 500 else f
+                for f in font_manager.fontManager.ttflist]
             matplotlib.rcParams["font.family"] = [name, "DejaVu Sans"]
             return

@@ -14,17 +14,20 @@ ties go to more 非常满意, then more served), and the windows that stopped ea
 As a table, --json, --csv DIR (services, windows, staff, days) and --png DIR (plots).
 """
 import csv
+import io
 import json
 import re
+import sys
 from pathlib import Path
 
 from hallctl.errors import CommandError
+from hallctl.files import check_out_dir, write_files
 
 END_NAMES = ("finished", "no_show", "gave_up", "transferred", "unserved")
 LEVEL_NAMES = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
 
 
-def load_days(source):
+def load_days(source, warn=None):
     """Every day summary in a days.bin, a hub directory or a collect database."""
     if re.match(r"^(sqlite|postgres|postgresql)://", source):
         return _from_db(source)
@@ -34,15 +37,33 @@ def load_days(source):
     if not path.is_file():
         raise CommandError("%s: no such file (expected the hub's days.bin, its directory, or a "
                            "database URL)" % path)
-    from firmware.routing.journal import FileStorage, JournalError, read_days
+    from firmware.routing.journal import FileStorage, JournalError, read_days_checked
     try:
-        days = read_days(_ReadOnly(FileStorage(str(path))))
-    except (JournalError, ValueError, IndexError, KeyError) as exc:
+        days, damage, other = read_days_checked(_ReadOnly(FileStorage(str(path))))
+    except (JournalError, ValueError, IndexError, KeyError, TypeError) as exc:
         raise CommandError("%s: not a day archive: %s" % (path, exc)) from None
+    hurt = damage_text(damage)
+    if not days and (hurt or not other):
+        raise CommandError("%s: damaged: %s; no closed day in it could be read" % (
+            path, hurt or "not a day archive") if path.stat().st_size else
+            "%s: empty: no closed days in it yet" % path)
     if not days:
         raise CommandError("%s: no closed days in it (the hub archives each day in days.bin "
                            "beside its journal when the day closes)" % path)
+    if hurt and warn is not None:
+        warn("%s: damaged: %s; the days in them are missing from this report" % (path, hurt))
     return days
+
+
+def damage_text(damage):
+    # What a read stepped over, for the operator ("" where nothing was).
+    parts = []
+    if damage.regions:
+        parts.append("%d bytes in %d place%s could not be read" % (
+            damage.bad_bytes, damage.regions, "" if damage.regions == 1 else "s"))
+    if damage.torn:
+        parts.append("its last record is cut short (%d bytes)" % damage.torn)
+    return ", ".join(parts)
 
 
 class _ReadOnly:
@@ -271,39 +292,29 @@ def text(t, min_ratings):
     return "\n".join(out) + "\n"
 
 
-def write_csv(out, t):
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
+def csv_files(t):
+    """[(name, text)]: the month's services, windows, staff and days as CSV."""
+    files = []
     for name in ("services", "windows", "staff", "days"):
         rows = t[name]
-        path = out / ("%s.csv" % name)
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            if rows:
-                w = csv.DictWriter(f, fieldnames=list(rows[0]))
-                w.writeheader()
-                w.writerows(rows)
-        written.append(path)
-    return written
+        f = io.StringIO(newline="")
+        if rows:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+        files.append(("%s.csv" % name, f.getvalue()))
+    return files
 
 
-def write_png(out, t, min_ratings):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from hallctl.glyphs import use_cjk_font
-    use_cjk_font(matplotlib)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+def png_files(t, min_ratings):
+    """[(name, PNG bytes)]: the month's plots."""
+    from hallctl.plotting import png, pyplot
+    plt = pyplot()
     o = t["overall"]
     written = []
 
     def save(fig, name, title):
-        fig.suptitle("%s %s: %s" % (o["hall"], o["month"], title))
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=100)
-        plt.close(fig)
-        written.append(out / name)
+        written.append((name, png(fig, "%s %s: %s" % (o["hall"], o["month"], title))))
 
     days = t["days"]
     labels = [d["date"][-2:] for d in days]
@@ -354,7 +365,14 @@ class Report:
     def run(args, stdin, stdout):
         if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", args.month):
             raise CommandError("--month: expected YYYY-MM, got %r" % args.month)
-        days = load_days(args.source)
+        for option, place in (("--csv", args.csv), ("--png", args.png)):
+            if place is not None:
+                try:
+                    check_out_dir(place)
+                except CommandError as exc:
+                    raise CommandError("%s %s" % (option, exc)) from None
+        days = load_days(args.source, lambda text: sys.stderr.write("hallctl: warning: %s\n"
+                                                                    % text))
         halls = sorted({d["hall"] for d in days})
         if args.hall:
             if args.hall not in halls:
@@ -377,9 +395,9 @@ class Report:
             stdout.write(text(t, args.min_ratings))
         files = []
         if args.csv:
-            files += write_csv(args.csv, t)
+            files += write_files(args.csv, csv_files(t), inputs=[args.source])
         if args.png:
-            files += write_png(args.png, t, args.min_ratings)
+            files += write_files(args.png, png_files(t, args.min_ratings), inputs=[args.source])
         if files and not args.json:
             stdout.write("\nwrote %s\n" % ", ".join(str(f) for f in files))
         return 0
