@@ -603,3 +603,59 @@ def test_collect_into_postgresql(tmp_path, broker, postgres):
     assert [(r[0], r[1], r[2]) for r in rows] == [(HALL, "eval-1", "rating")] * 3
     assert json.loads(rows[0][3])["ticket"] == "A001"
     assert "stored 3 events (1 repeats skipped)" in out.read_text()
+
+
+def test_collect_from_a_broker_it_cannot_reach_fails_and_makes_nothing(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]                      # nobody listens there
+    for where, reason in (("127.0.0.1:%d" % port, "cannot connect: Connection refused"),
+                          ("qms-no-such-host.invalid", "cannot connect: ")):
+        proc = subprocess.run([str(Path(sys.executable).parent / "hallctl"), "collect",
+                               "--mqtt", where, "--db", "sqlite:///%s" % (tmp_path / "x.db"),
+                               "--seconds", "2"], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+        assert proc.stderr.startswith("hallctl: --mqtt %s" % where) and reason in proc.stderr
+        assert proc.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []              # no database made
+
+
+def test_collect_refused_by_the_broker_says_so(tmp_path):
+    (tmp_path / "nobody").write_text("")
+    broker = LocalBroker(tmp_path, extra="allow_anonymous false\npassword_file %s\n"
+                         % (tmp_path / "nobody"))
+    try:
+        proc = subprocess.run([str(Path(sys.executable).parent / "hallctl"), "collect",
+                               "--mqtt", "127.0.0.1:%d" % broker.port, "--db",
+                               "sqlite:///%s" % (tmp_path / "x.db"), "--seconds", "2"],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        broker.stop()
+    assert proc.returncode == 2 and "the broker refused: " in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_collect_tells_a_retransmission_from_the_same_text_on_another_day(tmp_path):
+    # What identifies an event is its source and its sequence number: the same bytes again
+    # within the source's last 255 messages are a retransmission (skipped, also after the
+    # collector restarts); the same text once the 8-bit sequence has come round is a new event.
+    from hallctl.collect import Store
+    url = "sqlite:///%s" % (tmp_path / "city.db")
+    topic = "qms/%s/eval-1/up/rating" % HALL
+
+    def rating(seq, ticket="A001"):
+        return json.dumps({"window": 1, "ticket": ticket, "level": 1, "reasons": [],
+                           "_seq": seq % 256, "_ack": True}).encode()
+    store = Store(url)
+    assert store.add(topic, rating(7), 0.0)
+    assert not store.add(topic, rating(7), 0.1)                 # retransmitted
+    for k in range(8, 8 + 255):                                 # the next day's ratings...
+        assert store.add(topic, rating(k, "B%03d" % (k % 1000)), 1.0)
+    store.commit()
+    store = Store(url)                                          # (a restarted collector)
+    assert not store.add(topic, rating(8 + 254, "B%03d" % 262), 2.0)   # a late repeat
+    assert store.add(topic, rating(7), 86400.0)                 # ...and the same text again
+    assert store.add("qms/%s/eval-2/up/rating" % HALL, rating(7), 86400.0)  # another source
+    store.commit()
+    assert store.count() == 1 + 255 + 2

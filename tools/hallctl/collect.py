@@ -6,8 +6,11 @@ Mosquitto bridges its `qms/HALL/#` there), in a database for city-wide reports.
 
 The collector keeps a persistent session (a fixed client id, clean session off, QoS 1), so a
 broker that restarts, or a collector that was stopped, catches up on what it missed. Every
-message is stored once: a retransmission (same topic and payload) is recognised and skipped.
+message is stored once: a retransmission (the same bytes on the same topic as one of the
+source's last 255, within which its sequence number cannot have come round) is skipped; the
+same text later is a new event and is stored.
 """
+import collections
 import hashlib
 import json
 import queue
@@ -16,16 +19,30 @@ import time
 
 from hallctl.errors import CommandError
 
-SCHEMA = """CREATE TABLE IF NOT EXISTS events (
-    digest TEXT PRIMARY KEY,      -- sha1 of topic and payload: a retransmission is the same row
+COLUMNS = """digest TEXT NOT NULL,      -- sha1 of topic and payload
     hall TEXT NOT NULL, device TEXT NOT NULL, direction TEXT NOT NULL, type TEXT NOT NULL,
-    body TEXT NOT NULL, received REAL NOT NULL)"""
+    body TEXT NOT NULL, received REAL NOT NULL"""
+SCHEMA = {"sqlite": "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                    + COLUMNS + ")",
+          "postgresql": "CREATE TABLE IF NOT EXISTS events (id BIGSERIAL PRIMARY KEY, "
+                        + COLUMNS + ")"}
+INDEX = "CREATE INDEX IF NOT EXISTS events_source ON events (hall, device, direction, id)"
+# A message repeats one already stored when it is byte for byte one of the last REPEAT_WINDOW
+# from the same source: every payload carries its sender's 8-bit sequence number, so the same
+# text from the same source can only be a new event once that number has come round again.
+REPEAT_WINDOW = 255
+
+
+def check_url(url):
+    if not url.startswith(("sqlite://", "postgresql://", "postgres://")):
+        raise CommandError("--db %s: expected sqlite:///PATH or postgresql://..." % url)
 
 
 class Store:
     def __init__(self, url, readonly=False):
         # readonly: for reports, which must neither create a database nor change one.
         self.url = url
+        self.recent = {}              # source -> (deque of digests, their set)
         if url.startswith("sqlite://"):
             path = url[len("sqlite:///"):]       # sqlite:///rel.db, sqlite:////abs.db
             try:
@@ -35,7 +52,7 @@ class Store:
                     self.db = sqlite3.connect(path or ":memory:", check_same_thread=False)
             except sqlite3.Error as exc:
                 raise CommandError("--db %s: %s" % (url, exc)) from None
-            self.insert_sql = "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)"
+            self.kind, mark = "sqlite", "?"
         elif url.startswith("postgresql://") or url.startswith("postgres://"):
             try:
                 import psycopg
@@ -46,13 +63,33 @@ class Store:
                 self.db = psycopg.connect(url)
             except Exception as exc:           # the driver's own error types
                 raise CommandError("--db: cannot connect: %s" % exc) from None
-            self.insert_sql = ("INSERT INTO events VALUES (%s, %s, %s, %s, %s, %s, %s) "
-                               "ON CONFLICT (digest) DO NOTHING")
+            self.kind, mark = "postgresql", "%s"
         else:
-            raise CommandError("--db %s: expected sqlite:///PATH or postgresql://..." % url)
+            check_url(url)
+        self.insert_sql = ("INSERT INTO events (digest, hall, device, direction, type, body, "
+                           "received) VALUES (%s)" % ", ".join([mark] * 7))
+        self.recent_sql = ("SELECT digest FROM events WHERE hall = %s AND device = %s AND "
+                           "direction = %s ORDER BY id DESC LIMIT %d"
+                           % (mark, mark, mark, REPEAT_WINDOW))
         if not readonly:
-            self.db.execute(SCHEMA)
-            self.db.commit()
+            try:
+                self.db.execute(SCHEMA[self.kind])
+                self.db.execute("SELECT id FROM events WHERE 1 = 0")
+                self.db.execute(INDEX)
+                self.db.commit()
+            except Exception as exc:           # sqlite3's or psycopg's
+                raise CommandError("--db %s: not a database of this version of hallctl "
+                                   "collect (%s): move it aside or choose another"
+                                   % (url, str(exc).splitlines()[0])) from None
+
+    def _seen(self, source):
+        # The digests of the source's last REPEAT_WINDOW events, read from the database the
+        # first time the source is heard (so a restarted collector still knows them).
+        if source not in self.recent:
+            rows = self.db.execute(self.recent_sql, source).fetchall()
+            ring = collections.deque((r[0] for r in reversed(rows)), maxlen=REPEAT_WINDOW)
+            self.recent[source] = (ring, collections.Counter(ring))
+        return self.recent[source]
 
     def add(self, topic, payload, received):
         parts = topic.split("/")
@@ -70,9 +107,15 @@ class Store:
         except (UnicodeError, ValueError):
             return False                        # not one of ours: not stored
         digest = hashlib.sha1(topic.encode() + b"\0" + payload).hexdigest()
-        cur = self.db.execute(self.insert_sql, (digest, hall, device, direction, kind, body,
-                                                received))
-        return cur.rowcount == 1
+        ring, counts = self._seen((hall, device, direction))
+        if counts[digest]:
+            return False                        # a retransmission of a recent event
+        if len(ring) == ring.maxlen:
+            counts[ring[0]] -= 1
+        ring.append(digest)
+        counts[digest] += 1
+        self.db.execute(self.insert_sql, (digest, hall, device, direction, kind, body, received))
+        return True
 
     def commit(self):
         self.db.commit()
@@ -84,7 +127,9 @@ class Store:
 class Collector:
     def __init__(self, host, port, db_url, client_id="qms-collect", user=None, password=None):
         import paho.mqtt.client as paho
-        self.store = Store(db_url)
+        self.db_url = db_url
+        self.store = None             # opened once the broker has answered (no database
+        #                               is made by a collector that cannot connect)
         self.inbox = queue.Queue()
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
                                   clean_session=False)
@@ -96,15 +141,37 @@ class Collector:
         self.host, self.port = host, port
         self.stored = 0
         self.skipped = 0
+        self.answer = None            # the broker's first CONNACK: None until it comes
 
     def _connected(self, client, userdata, flags, reason, properties=None):
+        if self.answer is None:
+            self.answer = reason
         if not reason.is_failure:
             client.subscribe([("qms/+/+/up/#", 1), ("qms/+/+/down/#", 1), ("qms/+/+/status", 1),
                               ("qms/+/hub/day", 1)])
 
-    def start(self):
-        self.client.connect_async(self.host, self.port, keepalive=30)
+    def start(self, wait_s=10):
+        # The first connection is made here or the command fails, naming the broker and the
+        # reason; afterwards paho reconnects by itself and the session catches up.
+        where = "--mqtt %s:%d" % (self.host, self.port)
+        try:
+            self.client.connect(self.host, self.port, keepalive=30)
+        except OSError as exc:
+            raise CommandError("%s: cannot connect: %s" % (where, exc.strerror or exc)) from None
         self.client.loop_start()
+        deadline = time.monotonic() + wait_s
+        while self.answer is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self.answer is None or self.answer.is_failure:
+            self.stop()
+            raise CommandError("%s: the broker %s" % (where, "did not answer in %d s" % wait_s
+                                                      if self.answer is None else
+                                                      "refused: %s" % self.answer))
+        try:
+            self.store = Store(self.db_url)
+        except CommandError:
+            self.stop()
+            raise
 
     def pump(self, wait=0.05):
         try:
@@ -154,12 +221,24 @@ class Collect:
             except OSError as exc:
                 raise CommandError("%s: cannot read: %s" % (args.password_file,
                                                              exc.strerror)) from None
+        if args.seconds is not None and not args.seconds > 0:
+            raise CommandError("--seconds: expected a time above 0, got %g" % args.seconds)
+        check_url(args.db)
         collector = Collector(host, port, args.db, user=args.user, password=password)
         collector.start()
-        end = None if args.seconds is None else time.monotonic() + args.seconds
+        start = time.monotonic()
+        end = None if args.seconds is None else start + args.seconds
+        from hallctl.progress import bar
         try:
-            while end is None or time.monotonic() < end:
-                collector.pump()
+            with bar("collecting from %s" % args.mqtt, total=args.seconds) as show:
+                while end is None or time.monotonic() < end:
+                    if collector.pump():
+                        show(time.monotonic() - start, "stored %d events (%d repeats) from %s"
+                             % (collector.stored, collector.skipped, args.mqtt))
+                    elif end is not None:
+                        show(time.monotonic() - start)
+        except KeyboardInterrupt:
+            pass                                # Ctrl-C is how a running collector stops
         finally:
             collector.stop()
         stdout.write("stored %d events (%d repeats skipped); %d in %s\n"
