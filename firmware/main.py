@@ -131,7 +131,7 @@ def host_main(argv):
 
     if len(argv) < 2:
         print("usage: micropython -m firmware.main CONFIG.json bus=PTY|mqtt=HOST:PORT "
-              "[printer=PTY] [voice=PTY] [console=PTY (a hub)]")
+              "[printer=PTY] [voice=PTY]; a hub: bus=PTY [console=PTY]")
         sys.exit(2)
     try:
         config = devconfig.load(argv[0])
@@ -151,11 +151,25 @@ def host_main(argv):
     start = time.ticks_ms()
     if config["role"] == "hub":          # hall.json, devices.json, journal.bin beside the config
         root = argv[0].rpartition("/")[0]
+        root = root + "/" if root else ""
+        from firmware.routing.config import ConfigError
+        if broker is not None or "bus" not in uarts:
+            # (the hub on MQTT runs on the hall PC: hallctl's hub, beside the broker)
+            print("qms: a hub on this port runs on a bus: give it bus=PTY")
+            sys.exit(2)
         def hub_info():
             up = time.ticks_diff(time.ticks_ms(), start) // 1000
             return dict(info(), id=config["id"], uptime=up)
-        runtime = _hub_runtime(uarts["bus"], start, uarts.get("console"), hub_info,
-                               root=root + "/" if root else "")
+        try:
+            runtime = _hub_runtime(uarts["bus"], start, uarts.get("console"), hub_info,
+                                   root=root)
+        except OSError as exc:
+            print("qms: %s: cannot read the hub's hall.json and devices.json there (%s): "
+                  "provision the hub with hallctl provision" % (root or "./", exc))
+            sys.exit(2)
+        except (ValueError, ConfigError) as exc:    # a damaged hall.json or devices.json
+            print("qms: %s" % exc)
+            sys.exit(2)
         panel.event("ready", config["id"])
         asyncio.run(runtime.run())
         return

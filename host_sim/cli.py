@@ -3,6 +3,7 @@
     hallsim run [SCENARIO.toml] [--seed N] [--out DIR] [--json] [--level frame|ticket]
     hallsim run [SCENARIO.toml] --realtime --devices micropython [--minutes M] [--speed S] [--mqtt]
     hallsim plan [SCENARIO.toml] --target "90% within 15 min" [--json]
+    hallsim boards [SCENARIO.toml] [--dir DIR]      (virtual boards to try hallctl on)
 
 Without a scenario it runs the default one (a district office with six windows), at frame
 level: the real hub and device firmware over a model of the RS485 bus. `--level ticket` runs
@@ -207,10 +208,20 @@ def main(argv=None, out=None):
     p.add_argument("--target", required=True, help='e.g. "90%% within 15 min"')
     p.add_argument("--seed", type=int)
     p.add_argument("--json", action="store_true")
+    b = commands.add_parser("boards", help="virtual boards on pseudo-terminals, to try "
+                                           "hallctl's flash, provision, status and monitor")
+    b.add_argument("scenario", nargs="?", help="whose hall the dispenser serves (default: the "
+                                               "district office)")
+    b.add_argument("--dir", help="keep the boards' files here (default: a new temporary "
+                                 "directory)")
+    b.add_argument("--seconds", type=float, help="stop after this long (default: at Ctrl-C)")
     args = parser.parse_args(argv)
     from hallctl.errors import CommandError
     try:
         check_options(args)
+        if args.command == "boards":
+            from host_sim import boards
+            return boards.run(args, out)
         return (run if args.command == "run" else plan)(args, out)
     except (scenarios.ScenarioError, UsageError, CommandError) as exc:
         print("hallsim: %s" % exc, file=sys.stderr)

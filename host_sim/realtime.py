@@ -272,6 +272,16 @@ class MqttHostHub:
 CALL = re.compile(r"^请([A-Z]{1,2}\d+)号到(\d+)号窗口(\(重呼\))?$")
 
 
+def dispenser_config(hall):
+    """The config of a dispenser with a key for every service of `hall` (a HallConfig) on the
+    host board, as provisioning would make it."""
+    from hallctl.texts import printer_texts
+    return {"id": "disp-1", "role": "dispenser", "hall": hall.hall, "board": "host",
+            "bus_address": 17, "service_keys": [{"service": s[0]} for s in hall.services],
+            "printer": {"confirm": "gs_h"},
+            "texts": printer_texts("服务大厅", {s[0]: (s[1], list(s[9])) for s in hall.services})}
+
+
 class RealtimeHall:
     """A scenario's hall in real time: a dispenser, a caller and an evaluator per window and a
     hall display, each its own MicroPython process, with citizens and staff driven from what
@@ -282,17 +292,12 @@ class RealtimeHall:
         # mqtt: (host, port) of a broker: every device and the hub on MQTT instead of serial.
         from firmware.routing.core import RoutingCore
         from firmware.routing.journal import FileStorage
-        from hallctl.texts import printer_texts
         sc = self.sc = scenario
         hall = sc.hall
         self.speed = speed
         self.log = log or (lambda text: None)
         self.rng = random.Random(sc.seed)
-        prefixes = [s[0] for s in hall.services]
-        self.dispenser_cfg = {
-            "id": "disp-1", "role": "dispenser", "hall": hall.hall, "board": "host", "bus_address": 17,
-            "service_keys": [{"service": p} for p in prefixes], "printer": {"confirm": "gs_h"},
-            "texts": printer_texts("服务大厅", {s[0]: (s[1], list(s[9])) for s in hall.services})}
+        self.dispenser_cfg = dispenser_config(hall)
         self.devices = [self.dispenser_cfg, {"id": "display-1", "role": "display", "hall": hall.hall,
                                              "board": "host", "bus_address": 250}]
         for k, number in enumerate(hall.numbers):

@@ -55,6 +55,8 @@ def test_flash_copies_the_bundle_verifies_it_and_the_device_then_runs_it(tmp_pat
     n = len(files)
     assert "%d files written" % n in first.stdout and "all %d verified" % n in first.stdout
     assert "sekrit" not in first.stdout + first.stderr
+    assert first.stderr == "" and "b''" not in first.stdout    # nothing but the result
+    assert len(first.stdout.splitlines()) == 1, first.stdout
 
     # Again, after a file went bad and a stale module was left behind: only the difference
     # moves, and the stale .py (which would shadow its .mpy) is gone.

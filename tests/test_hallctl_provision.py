@@ -26,11 +26,15 @@ def hallctl(*args, env=None, timeout=120):
                           timeout=timeout, env=environ, stdin=subprocess.DEVNULL)
 
 
-def host_hall(tmp_path):
-    """The example hall with its devices on the host board (the unix port)."""
+def host_hall(tmp_path, mqtt=()):
+    """The example hall with its devices on the host board (the unix port); those named in
+    `mqtt` on MQTT instead of the bus."""
     doc = json.loads(HALL.read_text(encoding="utf-8"))
     for dev in doc["devices"]:
         dev["board"] = "host"
+        if dev["id"] in mqtt:
+            dev["transport"] = "mqtt"
+            del dev["bus_address"]
     path = tmp_path / "hall.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return path
@@ -66,7 +70,7 @@ def test_a_provisioned_dispenser_boots_with_the_halls_own_texts(tmp_path):
 
 
 def test_a_device_on_mqtt_gets_its_credentials_and_nobody_sees_them(tmp_path):
-    hall = host_hall(tmp_path)
+    hall = host_hall(tmp_path, mqtt=["disp-2"])
     broker = hallctl("broker-config", hall, "--out", tmp_path / "broker")
     assert broker.returncode == 0, broker.stderr
     password = json.loads((tmp_path / "broker" / "credentials.json").read_text())["disp-2"]
@@ -141,15 +145,11 @@ def test_provision_refuses_with_the_file_the_key_and_the_reason(tmp_path):
     assert unknown.returncode == 2 and "devices: no device 'disp-9'" in unknown.stderr
     doc = json.loads(hall.read_text(encoding="utf-8"))
     doc["devices"][1]["service_keys"].append({"service": "Z"})
-    doc["devices"][3]["window"] = 0
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     proc = hallctl("provision", bad, "disp-1", "--out", tmp_path / "x.json")
     assert proc.stderr == ("hallctl: %s: devices[1].service_keys: service 'Z' is not in "
                            "routing.services\n" % bad)
-    proc = hallctl("provision", bad, "caller-1", "--out", tmp_path / "x.json")
-    assert proc.stderr == ("hallctl: %s: devices[3]: window: a caller belongs to a window "
-                           "1..250, got 0\n" % bad)
     gone = hallctl("provision", hall, "disp-1", "--port", "/dev/no-such-tty")
     assert gone.returncode == 2 and gone.stderr == "hallctl: /dev/no-such-tty: no such port\n"
     assert not (tmp_path / "x.json").exists()
@@ -229,3 +229,78 @@ def test_provision_never_overwrites_its_input_or_a_file_it_did_not_make(tmp_path
     again = hallctl("provision", hall, "hub-1", "--out", hub_dir / "config.json")
     assert again.returncode == 0, again.stderr           # its own files: replaced
     assert json.loads(hall.read_text(encoding="utf-8"))["devices"]    # the input intact
+
+
+def a_hall_with(tmp_path, change):
+    doc = json.loads(host_hall(tmp_path).read_text(encoding="utf-8"))
+    change(doc)
+    path = tmp_path / "mistaken.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _set(*path_and_value):
+    *path, key, value = path_and_value
+
+    def change(doc):
+        for step in path:
+            doc = doc[step]
+        if value is None:
+            doc.pop(key)
+        else:
+            doc[key] = value
+    return change
+
+
+def _rename(*path_and_names):
+    *path, old, new = path_and_names
+
+    def change(doc):
+        for step in path:
+            doc = doc[step]
+        doc[new] = doc.pop(old)
+    return change
+
+
+HALL_MISTAKES = [
+    (_rename("name", "nmae"), "nmae: unknown key (did you mean 'name'?)"),
+    (_rename("network", "wifi_ssid", "wifi_sid"),
+     "network.wifi_sid: unknown key (did you mean 'wifi_ssid'?)"),
+    (_rename("routing", "services", 0, "name", "nam"),
+     "routing.services[0].nam: unknown key (did you mean 'name'?)"),
+    (_rename("devices", 1, "service_keys", "service_key"),
+     "devices[1].service_key: unknown key (did you mean 'service_keys'?)"),
+    (_set("devices", 2, "bus_address", 17), "devices[2].bus_address: 17 is disp-1's as well"),
+    (_set("devices", 3, "window", 7), "devices[3].window: the hall has no window 7 "
+     "(routing.windows: 1, 2)"),
+    (_set("devices", 3, "board", "esp32-nonesuch"), "devices[3].board: no board file "
+     "'esp32-nonesuch' (the boards are esp32-c3-evaluator, esp32-devkitc-dispenser, "
+     "esp32-devkitc-display, esp32-s3-caller, host)"),
+    (_set("devices", 5, "window", 2), "routing.windows[0].evaluator: no evaluator 'eval-1' at "
+     "window 1 in devices"),
+    (_set("devices", 0, "role", "router"), "devices[0].role: expected one of hub, dispenser, "
+     "caller, evaluator, display, got 'router'"),
+]
+
+
+@pytest.mark.parametrize("change, message", HALL_MISTAKES, ids=[m[1][:40] for m in HALL_MISTAKES])
+def test_a_mistaken_hall_file_is_refused_by_every_command(tmp_path, change, message):
+    hall = a_hall_with(tmp_path, change)
+    before = hall.read_bytes()
+    for args in (("provision", hall, "disp-1", "--out", tmp_path / "x.json"),
+                 ("broker-config", hall, "--out", tmp_path / "broker")):
+        proc = hallctl(*args)
+        assert proc.returncode == 2 and proc.stderr == "hallctl: %s: %s\n" % (hall, message), \
+            proc.stderr
+    assert hall.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hall.json", "mistaken.json"]
+
+
+def test_a_serial_hub_is_not_given_a_device_it_cannot_reach(tmp_path):
+    # (its devices.json would name a device with no bus address: the hub would fail at boot)
+    hall = host_hall(tmp_path, mqtt=["disp-2"])
+    proc = hallctl("provision", hall, "hub-1", "--out", tmp_path / "hub" / "config.json")
+    assert proc.returncode == 2 and proc.stderr == (
+        "hallctl: %s: devices[2].transport: disp-2 is on MQTT, which hub hub-1 (on the bus) "
+        "cannot reach: put the hall's devices on one carrier\n" % hall)
+    assert not (tmp_path / "hub").exists()

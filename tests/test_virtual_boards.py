@@ -80,3 +80,90 @@ def test_a_service_from_key_press_to_rating_over_real_serial_links(tmp_path):
         for board in boards:
             board.close()
         printer.close()
+
+
+@pytest.mark.micropython
+def test_the_unix_port_hub_refuses_what_it_cannot_run_in_one_line(tmp_path):
+    # The hub as a technician starts it on the unix port: without its provisioned files
+    # beside the config, or on MQTT (the hall PC's hub does that), a line and exit 2.
+    import json
+    import os
+    import subprocess
+    from hallctl import mpybuild
+    from host_sim.realtime import VirtualCable
+    build = build_mpy()
+    hub_dir = tmp_path / "hub"
+    hub_dir.mkdir()
+    (hub_dir / "config.json").write_text(json.dumps({"id": "hub-1", "role": "hub",
+                                                     "hall": "district-1", "board": "host"}))
+    cable = VirtualCable()
+
+    def hub(*args):
+        return subprocess.run([mpybuild.micropython(), "-X", "heapsize=512K", "-m",
+                               "firmware.main", str(hub_dir / "config.json")] + list(args),
+                              capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, MICROPYPATH=str(build) + ":.frozen"))
+    try:
+        for args, message in (
+                (("mqtt=127.0.0.1:1883",), "qms: a hub on this port runs on a bus: give it "
+                                           "bus=PTY\n"),
+                (("bus=" + cable.a_path,), "qms: %s/: cannot read the hub's hall.json and "
+                                           "devices.json there" % hub_dir)):
+            proc = hub(*args)
+            assert proc.returncode == 2 and proc.stdout.startswith(message), proc.stdout
+            assert "Traceback" not in proc.stdout + proc.stderr
+        (hub_dir / "hall.json").write_text('{"services": [}')
+        (hub_dir / "devices.json").write_text("[]")
+        proc = hub("bus=" + cable.a_path)
+        assert proc.returncode == 2 and proc.stdout.startswith("qms: ")
+        assert "Traceback" not in proc.stdout + proc.stderr
+    finally:
+        cable.close()
+
+
+@pytest.mark.micropython
+def test_hallsim_boards_gives_a_newcomer_ports_to_try_hallctl_on(tmp_path):
+    # The README's path without hardware: `hallsim boards` prints a blank board's port (for
+    # provision --port and flash) and a running dispenser's (for status and monitor --poll).
+    import json
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    bin_dir = Path(sys.executable).parent
+    boards = subprocess.Popen([str(bin_dir / "hallsim"), "boards", "--dir", str(tmp_path / "b")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def hallctl(*args):
+        return subprocess.run([str(bin_dir / "hallctl")] + [str(a) for a in args],
+                              capture_output=True, text=True, timeout=120)
+    try:
+        lines = []
+        while not any("monitor --port" in line for line in lines):
+            line = boards.stdout.readline()
+            assert line, boards.stderr.read()
+            lines.append(line)
+        text = "".join(lines)
+        blank = re.search(r"blank board: +(\S+)", text).group(1)
+        running = re.search(r"hallctl status --port (\S+)", text).group(1)
+        watched = hallctl("monitor", "--port", running, "--poll", "--seconds", "3")
+        assert watched.returncode == 0 and "17 -> 0  status role=1" in watched.stdout
+        status = hallctl("status", "--port", running, "--json")
+        assert status.returncode == 0, status.stderr
+        assert json.loads(status.stdout)["role"] == "dispenser"
+        hall = Path(__file__).resolve().parents[1] / "tools" / "hallctl" / "hall.example.json"
+        doc = json.loads(hall.read_text(encoding="utf-8"))
+        for dev in doc["devices"]:
+            dev["board"] = "host"
+        (tmp_path / "hall.json").write_text(json.dumps(doc, ensure_ascii=False))
+        provisioned = hallctl("provision", tmp_path / "hall.json", "caller-1", "--port", blank)
+        assert provisioned.returncode == 0, provisioned.stderr
+        assert json.loads((tmp_path / "b" / "blank" / "config.json").read_text())["id"] == \
+            "caller-1"
+    finally:
+        boards.send_signal(signal.SIGINT)
+        out, err = boards.communicate(timeout=30)
+    assert boards.returncode == 0 and out.endswith("boards stopped\n"), err
+    assert "Traceback" not in err

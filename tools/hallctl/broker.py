@@ -60,7 +60,88 @@ def read_hall(path):
         if ident in seen:
             raise CommandError("%s.id: %r appears twice" % (where, ident))
         seen.add(ident)
+    check_hall(doc, path)
     return doc
+
+
+HALL_KEYS = ("hall", "name", "routing", "network", "devices")
+NETWORK_KEYS = ("wifi_ssid", "mqtt_host", "mqtt_port")
+
+
+def check_hall(doc, path):
+    # What a hall file says must be something the hall can run: every key known, every board
+    # a board file, every bus address used once, every caller and evaluator at a window the
+    # routing has, every evaluator the routing names present.
+    from firmware import devconfig
+    from firmware.routing.config import ConfigError, HallConfig
+    from hallctl import keys
+    from hallctl.bundle import board_file
+
+    def unknown(where, table, known):
+        found = keys.first_unknown(table, known)
+        if found:
+            raise CommandError("%s: %s%s: %s" % (path, where, found[0], found[1]))
+    unknown("", doc, HALL_KEYS)
+    network = doc.get("network", {})
+    if not isinstance(network, dict):
+        raise CommandError("%s: network: expected a table" % path)
+    unknown("network.", network, NETWORK_KEYS)
+    routing = doc.get("routing")
+    windows = None
+    if routing is not None:
+        found = keys.routing(routing)
+        if found:
+            raise CommandError("%s: routing.%s: %s" % (path, found[0], found[1]))
+        try:
+            hall = HallConfig(routing, "%s: routing" % path)
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        windows = list(hall.numbers)
+    addresses = {}
+    for k, dev in enumerate(doc["devices"]):
+        where = "devices[%d]." % k
+        unknown(where, dev, devconfig.KNOWN)
+        role = dev.get("role")
+        if role not in devconfig.ROLES:
+            raise CommandError("%s: %srole: expected one of %s, got %r" % (
+                path, where, ", ".join(devconfig.ROLES), role))
+        board = dev.get("board")
+        if not isinstance(board, str) or not board_file(board).is_file():
+            raise CommandError("%s: %sboard: no board file %r (the boards are %s)" % (
+                path, where, board, ", ".join(sorted(p.stem for p in board_file(
+                    "x").parent.glob("*.json")))))
+        address = dev.get("bus_address")
+        if dev.get("transport", "serial") == "serial" and role != "hub" and address is not None:
+            if address in addresses:
+                raise CommandError("%s: %sbus_address: %r is %s's as well" % (
+                    path, where, address, addresses[address]))
+            addresses[address] = dev["id"]
+        window = dev.get("window")
+        if role in ("caller", "evaluator") and windows is not None and window not in windows:
+            raise CommandError("%s: %swindow: the hall has no window %r (routing.windows: %s)"
+                               % (path, where, window, ", ".join(str(n) for n in windows)))
+    if routing is not None:
+        ids = {d["id"]: d for d in doc["devices"]}
+        for k, number in enumerate(hall.numbers):
+            ident = hall.evaluator[k]
+            dev = ids.get(ident)
+            if ident is not None and (dev is None or dev.get("role") != "evaluator"
+                                      or dev.get("window") != number):
+                raise CommandError("%s: routing.windows[%d].evaluator: no evaluator %r at "
+                                   "window %d in devices" % (path, k, ident, number))
+
+
+def check_hub_reach(doc, hub, path):
+    # A hub reaches its devices on its own carrier: a serial hub has no broker to meet a device
+    # on MQTT (and an MQTT hub no bus), so provisioning one that cannot is refused.
+    carrier = hub.get("transport", "serial")
+    for k, dev in enumerate(doc["devices"]):
+        theirs = dev.get("transport", "serial")
+        if dev.get("role") != "hub" and theirs != carrier:
+            raise CommandError("%s: devices[%d].transport: %s is on %s, which hub %s (on %s) "
+                               "cannot reach: put the hall's devices on one carrier"
+                               % (path, k, dev["id"], "MQTT" if theirs == "mqtt" else "the bus",
+                                  hub["id"], "MQTT" if carrier == "mqtt" else "the bus"))
 
 
 def acl(hall, devices):

@@ -12,6 +12,7 @@ from protocol.link import Link, GAVE_UP
 from protocol.schema import HUB
 
 from hallctl.frame_cmd import message_json
+from hallctl.errors import CommandError
 
 DISPENSER = 0x11
 
@@ -96,5 +97,11 @@ class Demo:
 
     @staticmethod
     def run(args, stdin, stdout):
+        if not 1 <= args.tickets <= 1000:
+            raise CommandError("--tickets: expected 1..1000, got %d" % args.tickets)
+        for option, share in (("--loss", args.loss), ("--corrupt", args.corrupt)):
+            if not 0 <= share <= 0.5:
+                raise CommandError("%s: expected a share of bytes 0..0.5, got %g"
+                                   % (option, share))
         run(args.tickets, args.seed, args.loss, args.corrupt, out=lambda line: stdout.write(line + "\n"))
         return 0

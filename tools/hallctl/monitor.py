@@ -1,7 +1,8 @@
 """hallctl monitor --port PORT: a live view of the frames on a serial line, decoded, one line
 each (time, source -> destination, message), with rejected frames (noise, CRC errors, unknown
 types) shown and counted. It only listens, as a sniffer on an RS485 bus does; with --poll it
-also polls every address, so a lone device on USB talks. Stops at Ctrl-C or after --seconds.
+also polls every address and acknowledges what the device must deliver, as its hub would, so a
+lone device on USB talks. Stops at Ctrl-C or after --seconds.
 """
 import json
 import time
@@ -10,9 +11,11 @@ from hallctl.frame_cmd import message_json
 from hallctl.status import boundaries, open_port, read_some
 from hallctl.screen import printable
 from protocol.bus import poll_frame
-from protocol.frame import FRAME, REJECTED, StreamDecoder, header
+from protocol.frame import FLAG_ACK_REQ, FRAME, REJECTED, StreamDecoder, encode_frame, header
+from protocol.schema import HUB
 
 POLL = 0x07
+ACK = 0x01
 
 
 class Monitor:
@@ -43,6 +46,11 @@ class Monitor:
                 for result in boundaries(read_some(ser), decoder):
                     t = time.monotonic() - start
                     if result == FRAME:
+                        if args.poll and decoder.flags & FLAG_ACK_REQ and decoder.dst == HUB:
+                            # polling, monitor is the lone device's master: it acknowledges
+                            # what the device must deliver, or the device waits on it forever
+                            ser.write(b"\x00" + bytes(encode_frame(
+                                decoder.src, HUB, 0, 0, ACK, bytes([decoder.seq]))))
                         if decoder.type_id == POLL and not args.polls:
                             continue
                         counts["frames"] += 1

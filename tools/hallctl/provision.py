@@ -187,6 +187,8 @@ def make(hall_path, ident, credentials=None, stdin_is_tty=False):
     extra = {}
     if role == "hub":
         from firmware.routing.config import ConfigError, HallConfig
+        from hallctl.broker import check_hub_reach
+        check_hub_reach(doc, entry, hall_path)
         try:
             HallConfig(routing, "%s: routing" % hall_path)
         except ConfigError as exc:
