@@ -13,10 +13,10 @@ stderr, `hallsim: ...`, with exit status 2.
 import argparse
 import json
 import sys
-from contextlib import contextmanager
-
+from hallctl.progress import bar
 from host_sim import report, scenario as scenarios
 from host_sim.hallday import HallDay
+from host_sim.scenario import hhmm
 
 
 REALTIME_MAX_DEVICES = 64      # each a MicroPython process with its own pseudo-terminals
@@ -58,20 +58,16 @@ def check_options(args):
             if args.devices not in (None, "micropython"):
                 raise UsageError("--devices: only micropython devices run in real time")
     if getattr(args, "out", None) is not None:
-        from hallctl.errors import CommandError
         from hallctl.files import check_out_dir
-        try:
-            check_out_dir(args.out)
-        except CommandError as exc:
-            raise UsageError("--out %s" % exc) from None
+        check_out_dir(args.out, "--out")
 
 
 def run(args, out):
     if args.realtime:
         return realtime(args, out)
     sc = scenarios.load(args.scenario, args.seed)
-    show = sys.stderr.isatty() and not args.json
-    with _progress(show, "%s, %s level" % (sc.name, args.level or "frame")) as progress:
+    with bar("%s, %s level" % (sc.name, args.level or "frame"),
+             enabled=not args.json) as progress:
         if (args.level or "frame") == "frame":
             from host_sim.framesim import FrameHall
             hall = FrameHall(sc, progress)
@@ -99,9 +95,9 @@ def realtime(args, out):
     # Every device its own MicroPython process on pseudo-terminals, the hub here.
     import tempfile
     from hallctl import mpybuild
-    from host_sim.realtime import RealtimeHall
+    from host_sim.realtime import RealtimeHall, hall_devices
     sc = scenarios.load(args.scenario, args.seed)
-    devices = 2 + len(sc.hall.numbers) + sum(1 for e in sc.hall.evaluator if e is not None)
+    devices = len(hall_devices(sc.hall))
     if devices > REALTIME_MAX_DEVICES:
         raise UsageError("--realtime: %s has %d devices; real time runs at most %d (each is a "
                          "MicroPython process on its own pseudo-terminals): run it without "
@@ -120,8 +116,8 @@ def realtime(args, out):
                 raise scenarios.ScenarioError("--mqtt: %s" % exc) from None
         hall = None
         try:
-            with _progress(sys.stderr.isatty() and not args.json,
-                           "%s, %d devices in real time" % (sc.name, devices)) as progress:
+            with bar("%s, %d devices in real time" % (sc.name, devices),
+                     enabled=not args.json) as progress:
                 hall = RealtimeHall(sc, work, build, speed=speed,
                                     mqtt=None if broker is None else ("127.0.0.1", broker.port))
                 books = hall.run(minutes, progress)
@@ -145,12 +141,12 @@ def plan(args, out):
     from host_sim.plan import Planner, parse_target
     share, within = parse_target(args.target)
     sc = scenarios.load(args.scenario, args.seed)
-    with _progress(sys.stderr.isatty() and not args.json,
-                   "%s: planning for %s" % (sc.name, args.target), total=None) as progress:
+    with bar("%s: planning for %s" % (sc.name, args.target), total=None,
+             enabled=not args.json) as progress:
         rows, roster = Planner(sc, share, within, progress=progress).plan()
     if args.json:
         out.write(json.dumps({"target": args.target, "hours": rows,
-                              "roster": [{"window": r.window, "from": _hm(r.start), "to": _hm(r.end)}
+                              "roster": [{"window": r.window, "from": hhmm(r.start), "to": hhmm(r.end)}
                                          for r in roster]}) + "\n")
         return 0
     out.write("%s: windows to open for %s\n\n" % (sc.name, args.target))
@@ -162,23 +158,8 @@ def plan(args, out):
             "" if row["met"] else "  not met even with all %d windows" % len(sc.hall.numbers)))
     out.write("\n  roster:\n")
     for shift in roster:
-        out.write("    window %-3d %s-%s\n" % (shift.window, _hm(shift.start), _hm(shift.end)))
+        out.write("    window %-3d %s-%s\n" % (shift.window, hhmm(shift.start), hhmm(shift.end)))
     return 0
-
-
-def _hm(seconds):
-    return "%02d:%02d" % (seconds // 3600, seconds // 60 % 60)
-
-
-@contextmanager
-def _progress(show, description, total=1.0):
-    # A rich bar on a terminal; elsewhere a callable that does nothing.
-    if not show:
-        yield lambda fraction, text=None: None
-        return
-    from hallctl.progress import bar
-    with bar(description, total) as update:
-        yield lambda fraction, text=None: update(fraction, text)
 
 
 def main(argv=None, out=None):

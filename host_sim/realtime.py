@@ -282,6 +282,20 @@ def dispenser_config(hall):
             "texts": printer_texts("服务大厅", {s[0]: (s[1], list(s[9])) for s in hall.services})}
 
 
+def hall_devices(hall):
+    """The configs of a real-time hall's devices: a dispenser, a hall display, a caller at
+    every window and an evaluator at every window that has one."""
+    devices = [dispenser_config(hall), {"id": "display-1", "role": "display", "hall": hall.hall,
+                                        "board": "host", "bus_address": 250}]
+    for k, number in enumerate(hall.numbers):
+        devices.append({"id": "caller-%d" % number, "role": "caller", "hall": hall.hall,
+                        "board": "host", "bus_address": 32 + k, "window": number})
+        if hall.evaluator[k] is not None:          # (a window without one is not rated)
+            devices.append({"id": hall.evaluator[k], "role": "evaluator", "hall": hall.hall,
+                            "board": "host", "bus_address": 120 + k, "window": number})
+    return devices
+
+
 class RealtimeHall:
     """A scenario's hall in real time: a dispenser, a caller and an evaluator per window and a
     hall display, each its own MicroPython process, with citizens and staff driven from what
@@ -297,16 +311,7 @@ class RealtimeHall:
         self.speed = speed
         self.log = log or (lambda text: None)
         self.rng = random.Random(sc.seed)
-        self.dispenser_cfg = dispenser_config(hall)
-        self.devices = [self.dispenser_cfg, {"id": "display-1", "role": "display", "hall": hall.hall,
-                                             "board": "host", "bus_address": 250}]
-        for k, number in enumerate(hall.numbers):
-            self.devices.append({"id": "caller-%d" % number, "role": "caller", "hall": hall.hall,
-                                 "board": "host", "bus_address": 32 + k, "window": number})
-            if hall.evaluator[k] is not None:          # (a window without one is not rated)
-                self.devices.append({"id": hall.evaluator[k], "role": "evaluator",
-                                     "hall": hall.hall, "board": "host", "bus_address": 120 + k,
-                                     "window": number})
+        self.devices = hall_devices(hall)
         start = sc.at(sc.start)
         self.journal = str(Path(workdir) / "journal.bin")
         self.core = RoutingCore(hall, FileStorage(self.journal), start)

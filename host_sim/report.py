@@ -6,6 +6,7 @@ import json
 
 from firmware.routing.core import FINISHED, CANCELLED, UNSERVED
 from host_sim.hallday import ENDS
+from host_sim.scenario import hhmm
 
 ALERT_NAMES = {1: "wait too long", 2: "over time limit", 3: "window idle", 4: "open a window",
                7: "paused or closed with people waiting"}
@@ -143,7 +144,7 @@ def files(scenario, result, s):
     w = csv.writer(queue)
     w.writerow(["time", "waiting"])
     for seconds, waiting in result.queue:
-        w.writerow(["%02d:%02d" % (seconds // 3600, seconds // 60 % 60), waiting])
+        w.writerow([hhmm(seconds), waiting])
     out = [("report.json", json.dumps(s, ensure_ascii=False, indent=2) + "\n"),
            ("tickets.csv", tickets.getvalue()), ("queue.csv", queue.getvalue())]
     if result.days:

@@ -78,7 +78,8 @@ def _number(where, value, lo, hi):
     return value
 
 
-def _hhmm(seconds):
+def hhmm(seconds):
+    """A time of day, HH:MM, from seconds since midnight."""
     return "%02d:%02d" % (seconds // 3600, seconds // 60 % 60)
 
 
@@ -107,9 +108,9 @@ def parse(doc, source="scenario.toml", seed=None):
         if found:
             raise ScenarioError("%s: %s" % (where("%s.%s" % (name, found[0])), found[1]))
 
-    found = keys.first_unknown(doc, KNOWN)
+    found = keys.first_unknown(doc, KNOWN, what="section")
     if found:
-        raise ScenarioError("%s: unknown section%s" % (where(found[0]), found[1][11:]))
+        raise ScenarioError("%s: %s" % (where(found[0]), found[1]))
     for section, known in SECTION_KEYS.items():
         if section == "roster":
             shifts = doc.get("roster", [])
@@ -195,13 +196,13 @@ def parse(doc, source="scenario.toml", seed=None):
         s_to = _clock(where(w + ".to"), shift.get("to", "17:00"))
         if s_to <= s_from:
             raise ScenarioError("%s: the shift must end after it starts (%s to %s)" % (
-                where(w + ".to"), shift.get("from", "08:30"), shift.get("to", "17:00")))
+                where(w + ".to"), hhmm(s_from), hhmm(s_to)))
         for k2, other in enumerate(roster):
             if other.start < s_to and s_from < other.end and \
                     (other.window == number or other.staff == staff):
                 raise ScenarioError("%s: overlaps roster[%d] (%s at window %d, %s to %s)" % (
-                    where(w), k2, other.staff, other.window, _hhmm(other.start),
-                    _hhmm(other.end)))
+                    where(w), k2, other.staff, other.window, hhmm(other.start),
+                    hhmm(other.end)))
         breaks = []
         for b, pair in enumerate(shift.get("breaks", [])):
             bw = where("%s.breaks[%d]" % (w, b))

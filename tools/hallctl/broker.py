@@ -75,7 +75,7 @@ def check_hall(doc, path):
     from firmware import devconfig
     from firmware.routing.config import ConfigError, HallConfig
     from hallctl import keys
-    from hallctl.bundle import board_file
+    from hallctl.bundle import BOARDS, board_file
 
     def unknown(where, table, known):
         found = keys.first_unknown(table, known)
@@ -108,8 +108,7 @@ def check_hall(doc, path):
         board = dev.get("board")
         if not isinstance(board, str) or not board_file(board).is_file():
             raise CommandError("%s: %sboard: no board file %r (the boards are %s)" % (
-                path, where, board, ", ".join(sorted(p.stem for p in board_file(
-                    "x").parent.glob("*.json")))))
+                path, where, board, ", ".join(sorted(p.stem for p in BOARDS.glob("*.json")))))
         address = dev.get("bus_address")
         if dev.get("transport", "serial") == "serial" and role != "hub" and address is not None:
             if address in addresses:

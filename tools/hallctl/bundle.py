@@ -25,10 +25,13 @@ BOOT = "# qms: boot.py (hallctl bundle)\n"
 MAIN = "# qms: main.py (hallctl bundle)\nfrom firmware.main import device_main\ndevice_main()\n"
 
 
+BOARDS = mpybuild.ROOT / "boards"
+
+
 def board_file(name):
     path = Path(name)
     if not path.suffix and not path.exists():
-        path = mpybuild.ROOT / "boards" / (name + ".json")
+        path = BOARDS / (name + ".json")
     return path
 
 

@@ -41,8 +41,9 @@ def check_url(url):
 class Store:
     def __init__(self, url, readonly=False):
         # readonly: for reports, which must neither create a database nor change one.
+        check_url(url)
         self.url = url
-        self.recent = {}              # source -> (deque of digests, their set)
+        self.recent = {}              # source -> (deque of digests, how often each is in it)
         if url.startswith("sqlite://"):
             path = url[len("sqlite:///"):]       # sqlite:///rel.db, sqlite:////abs.db
             try:
@@ -53,7 +54,7 @@ class Store:
             except sqlite3.Error as exc:
                 raise CommandError("--db %s: %s" % (url, exc)) from None
             self.kind, mark = "sqlite", "?"
-        elif url.startswith("postgresql://") or url.startswith("postgres://"):
+        else:
             try:
                 import psycopg
             except ImportError:
@@ -64,8 +65,6 @@ class Store:
             except Exception as exc:           # the driver's own error types
                 raise CommandError("--db: cannot connect: %s" % exc) from None
             self.kind, mark = "postgresql", "%s"
-        else:
-            check_url(url)
         self.insert_sql = ("INSERT INTO events (digest, hall, device, direction, type, body, "
                            "received) VALUES (%s)" % ", ".join([mark] * 7))
         self.recent_sql = ("SELECT digest FROM events WHERE hall = %s AND device = %s AND "

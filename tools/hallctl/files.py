@@ -53,10 +53,16 @@ def make_dir(path, mode=0o755):
         _refuse(path, "cannot create: %s" % exc.strerror)
 
 
-def check_out_dir(path):
+def check_out_dir(path, option=None):
     # A directory a command will make if missing and then write into, checked before the work
-    # that fills it: it is a directory (or can become one) and we may write there.
+    # that fills it: it is a directory (or can become one) and we may write there. option: the
+    # command-line option that named it, for the error ("--out DIR: ...").
     path = Path(path)
+    if option is not None:
+        try:
+            return check_out_dir(path)
+        except CommandError as exc:
+            raise CommandError("%s %s" % (option, exc)) from None
     probe = path
     while not (probe.exists() or probe.is_symlink()) and probe.parent != probe:
         probe = probe.parent

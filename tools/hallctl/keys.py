@@ -3,20 +3,20 @@ closest known key: a misspelt key silently ignored is a setting silently lost.""
 import difflib
 
 
-def reason(key, known):
+def reason(key, known, what="key"):
     # Why `key` is refused: "unknown key (did you mean 'name'?)".
     close = difflib.get_close_matches(str(key), [str(k) for k in known], 1, 0.6)
     if close:
-        return "unknown key (did you mean %r?)" % close[0]
-    return "unknown key (expected one of %s)" % ", ".join(str(k) for k in known)
+        return "unknown %s (did you mean %r?)" % (what, close[0])
+    return "unknown %s (expected one of %s)" % (what, ", ".join(str(k) for k in known))
 
 
-def first_unknown(table, known):
+def first_unknown(table, known, what="key"):
     """(key, reason) of the first key of `table` not in `known`, or None."""
     if isinstance(table, dict):
         for key in table:
             if key not in known:
-                return key, reason(key, known)
+                return key, reason(key, known, what)
     return None
 
 

@@ -10,12 +10,9 @@ import time
 from hallctl.frame_cmd import message_json
 from hallctl.status import boundaries, open_port, read_some
 from hallctl.screen import printable
-from protocol.bus import poll_frame
-from protocol.frame import FLAG_ACK_REQ, FRAME, REJECTED, StreamDecoder, encode_frame, header
+from protocol.bus import POLL, poll_frame
+from protocol.frame import FLAG_ACK_REQ, FRAME, REJECTED, StreamDecoder, encode_message, header
 from protocol.schema import HUB
-
-POLL = 0x07
-ACK = 0x01
 
 
 class Monitor:
@@ -49,8 +46,8 @@ class Monitor:
                         if args.poll and decoder.flags & FLAG_ACK_REQ and decoder.dst == HUB:
                             # polling, monitor is the lone device's master: it acknowledges
                             # what the device must deliver, or the device waits on it forever
-                            ser.write(b"\x00" + bytes(encode_frame(
-                                decoder.src, HUB, 0, 0, ACK, bytes([decoder.seq]))))
+                            ser.write(b"\x00" + bytes(encode_message(
+                                {"type": "ack", "seq": decoder.seq}, decoder.src, HUB, 0)))
                         if decoder.type_id == POLL and not args.polls:
                             continue
                         counts["frames"] += 1

@@ -4,16 +4,16 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def bar(description, total=1.0, unit=None):
-    """Yields update(completed, description=None); total None: no end known (a pulse)."""
+def bar(description, total=1.0, enabled=True):
+    """Yields update(completed, description=None); total None: no end known (a pulse).
+    enabled False (a command printing JSON, say): nothing is drawn, terminal or not."""
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn,
-                               TextColumn, TimeElapsedColumn)
+    from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn)
     console = Console(stderr=True)
-    columns = [TextColumn("{task.description}"), BarColumn(),
-               MofNCompleteColumn() if unit else TaskProgressColumn(), TimeElapsedColumn()]
-    progress = Progress(*columns, console=console, disable=not console.is_terminal,
-                        transient=False)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                        TimeElapsedColumn(), console=console,
+                        disable=not (enabled and console.is_terminal))
     task = progress.add_task(description, total=total)
 
     def update(completed, description=None):

@@ -185,14 +185,9 @@ def make(hall_path, ident, credentials=None, stdin_is_tty=False):
     except devconfig.ConfigError as exc:
         raise CommandError(str(exc)) from None
     extra = {}
-    if role == "hub":
-        from firmware.routing.config import ConfigError, HallConfig
+    if role == "hub":                   # (read_hall has checked the routing whole)
         from hallctl.broker import check_hub_reach
         check_hub_reach(doc, entry, hall_path)
-        try:
-            HallConfig(routing, "%s: routing" % hall_path)
-        except ConfigError as exc:
-            raise CommandError(str(exc)) from None
         extra["hall.json"] = json.dumps(routing, ensure_ascii=False)
         extra["devices.json"] = json.dumps(devconfig.redacted(
             [d for d in doc["devices"] if d.get("role") != "hub"]), ensure_ascii=False)

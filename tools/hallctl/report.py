@@ -367,10 +367,7 @@ class Report:
             raise CommandError("--month: expected YYYY-MM, got %r" % args.month)
         for option, place in (("--csv", args.csv), ("--png", args.png)):
             if place is not None:
-                try:
-                    check_out_dir(place)
-                except CommandError as exc:
-                    raise CommandError("%s %s" % (option, exc)) from None
+                check_out_dir(place, option)
         days = load_days(args.source, lambda text: sys.stderr.write("hallctl: warning: %s\n"
                                                                     % text))
         halls = sorted({d["hall"] for d in days})
