@@ -659,3 +659,29 @@ def test_collect_tells_a_retransmission_from_the_same_text_on_another_day(tmp_pa
     assert store.add("qms/%s/eval-2/up/rating" % HALL, rating(7), 86400.0)  # another source
     store.commit()
     assert store.count() == 1 + 255 + 2
+
+
+def test_collect_stores_nothing_of_hostile_topics_and_payloads(tmp_path):
+    # Whatever a broker hands the collector (any topic, any bytes), Store.add never raises,
+    # stores only JSON of the hall's topic shapes, and a stored event's body is its payload.
+    from hypothesis import given, settings, strategies as st
+    from hallctl.collect import Store
+    store = Store("sqlite:///%s" % (tmp_path / "x.db"))
+    parts = st.sampled_from(["qms", HALL, "disp-1", "hub", "up", "down", "status", "day", "",
+                             "+", "#", "a/b", "\x00", "票"])
+    topics = st.lists(parts, min_size=1, max_size=6).map("/".join)
+    payloads = st.one_of(st.binary(max_size=64), st.just(b'{"_seq": 1}'), st.just(b"{}"),
+                         st.just(b'\xff{"a": 1}'), st.just(b"[1, 2]"), st.just(b"null"))
+
+    @settings(max_examples=400, deadline=None, database=None)
+    @given(topics, payloads)
+    def check(topic, payload):
+        before = store.count()
+        stored = store.add(topic, payload, 0.0)
+        assert store.count() == before + (1 if stored else 0)
+        if stored:
+            body = store.db.execute("SELECT body FROM events ORDER BY id DESC LIMIT 1").fetchone()[0]
+            assert body.encode("utf-8") == payload
+            json.loads(body)
+            assert len(topic.split("/")) in (4, 5)
+    check()

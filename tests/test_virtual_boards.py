@@ -167,3 +167,4 @@ def test_hallsim_boards_gives_a_newcomer_ports_to_try_hallctl_on(tmp_path):
         out, err = boards.communicate(timeout=30)
     assert boards.returncode == 0 and out.endswith("boards stopped\n"), err
     assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "hall.json"]   # only its --dir
