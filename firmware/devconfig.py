@@ -11,7 +11,7 @@ SECRET_NAMES = ("password", "psk", "secret", "token")
 KINDS = ("ordinary", "priority", "appointment")
 KNOWN = ("id", "role", "hall", "board", "bus_address", "window", "service_keys", "rating_levels",
          "wifi", "mqtt", "texts", "glyphs", "transport", "transfer_services", "keymap",
-         "printer")
+         "printer", "reason_from")
 
 
 class ConfigError(Exception):
@@ -80,6 +80,10 @@ def validate(doc, source="config.json"):
                 fail("texts.services", "no printer text for service %r" % entry["service"])
     if role == "evaluator" and doc.get("rating_levels", 5) not in (4, 5):
         fail("rating_levels", "expected 4 or 5")
+    if doc.get("reason_from") is not None and (role != "evaluator" or doc["reason_from"] not in
+                                               (2, 3, 4, 5)):
+        fail("reason_from", "an evaluator's first level that needs a reason: 2..5 (the hall's "
+             "rules.reason_required_from, set by provision)")
     for section in ("wifi", "mqtt"):
         value = doc.get(section)
         if value is not None and not isinstance(value, dict):

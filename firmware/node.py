@@ -9,16 +9,16 @@ from protocol.codec import decode_payload, encode_payload
 from protocol.frame import FRAME, REJECTED, StreamDecoder, encode_frame
 from protocol.errors import QueueFull
 from protocol.link import Link, GAVE_UP
-from protocol.schema import HUB, BROADCAST, must_deliver, NAK_UNKNOWN_TYPE, NAK_BAD_PAYLOAD, \
-    NAK_NEWER_VERSION
+from protocol.codes import NAK_UNKNOWN_TYPE, NAK_BAD_PAYLOAD, NAK_NEWER_VERSION, POLL, \
+    STATUS_REQUEST, BUS_QUIET, FLAG_ACK_REQ, ROLE_HUB, ROLE_DISPENSER, ROLE_CALLER, ROLE_EVALUATOR, \
+    ROLE_DISPLAY
+from protocol.schema import HUB, BROADCAST, must_deliver
 from protocol.ticks import ticks_add, ticks_diff
 
-ROLE_CODES = {"hub": 0, "dispenser": 1, "caller": 2, "evaluator": 3, "display": 4}
+ROLE_CODES = {"hub": ROLE_HUB, "dispenser": ROLE_DISPENSER, "caller": ROLE_CALLER,
+              "evaluator": ROLE_EVALUATOR, "display": ROLE_DISPLAY}
 _NAKS = {"unknown_type": NAK_UNKNOWN_TYPE, "bad_payload": NAK_BAD_PAYLOAD,
          "newer_version": NAK_NEWER_VERSION}
-POLL = 0x07
-STATUS_REQUEST = 0x08
-BUS_QUIET = 0x09
 
 
 class Node:
@@ -68,7 +68,7 @@ class Node:
             if dec.result == FRAME:
                 self._frame(dec, now, utc)
             elif dec.result == REJECTED:
-                if dec.reason in _NAKS and dec.flags & 1 and dec.dst == self.address:
+                if dec.reason in _NAKS and dec.flags & FLAG_ACK_REQ and dec.dst == self.address:
                     if self.peers is None or dec.src in self.peers:
                         self.link.reject(dec.src, dec.seq, _NAKS[dec.reason])
                     else:

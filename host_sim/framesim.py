@@ -28,7 +28,8 @@ import re
 
 from firmware.drivers import escpos
 from firmware.hubrun import HubMqtt, HubRuntime
-from firmware.routing.core import RoutingCore, PRIORITY, FINISHED
+from firmware.routing.core import RoutingCore
+from protocol.codes import PRIORITY, FINISHED, EARLY_CLOSE, TRANSFERRED, POLL
 from firmware.routing.journal import MemoryStorage
 from host_sim.hallday import DayResult, HallDay, Ticket, next_arrival, service_time
 from host_sim.printer import BYTES_PER_MS, VirtualPrinter
@@ -65,7 +66,7 @@ def babble(node):
 
     def babbling(src, dst, seq, flags, type_id, payload, digest, now, utc=0):
         receive(src, dst, seq, flags, type_id, payload, digest, now, utc)
-        if type_id == 0x07:
+        if type_id == POLL:
             node.granted = 7
     node.receive = babbling
 
@@ -262,7 +263,8 @@ class FrameHall:
             if hall.evaluator[k] is not None:      # (a window without one is not rated)
                 configs.append({"id": hall.evaluator[k], "role": "evaluator",
                                 "hall": hall.hall, "bus_address": 128 + k, "window": number,
-                                "levels": hall.rating_levels})
+                                "rating_levels": hall.rating_levels,
+                                "reason_from": hall.reason_required_from})
         self.configs = configs
         self.mqtt = sc.mqtt                             # None: the RS485 bus
         self.broker_down_until = 0
@@ -331,13 +333,13 @@ class FrameHall:
                                             core.estimator.naive(core, o[1], o[4]))
             elif kind == "ended":
                 ticket = self.tickets.get(core.ticket_name(o[1], o[2]))
-                if ticket is not None and o[3] != 3:          # transfers live on renumbered
+                if ticket is not None and o[3] != TRANSFERRED:          # transfers live on renumbered
                     ticket.how, ticket.wait, ticket.estimate = o[3], o[4], o[5]
             elif kind == "called" and o[4] == 0:
                 self.first_calls.append(core.ticket_name(o[2], o[3]))
             elif kind == "alert":
                 result.alerts[o[1]] = result.alerts.get(o[1], 0) + 1
-                if o[1] == 7:
+                if o[1] == EARLY_CLOSE:
                     result.early_stops += 1
 
     # ---- time and events ---------------------------------------------------------------------
@@ -433,7 +435,7 @@ class FrameHall:
                 if dec.result != FRAME:
                     continue
                 dst = dec.dst
-                if dec.type_id == 0x07:
+                if dec.type_id == POLL:
                     payload = dec.payload()
                     poll = (payload[0], payload[1], payload[2])
                     if len(data) == 13:

@@ -11,7 +11,8 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from firmware.routing.core import RoutingCore, OK, FINISHED, CANCELLED, UNSERVED, PRIORITY
+from firmware.routing.core import RoutingCore
+from protocol.codes import OK, FINISHED, CANCELLED, UNSERVED, PRIORITY, EARLY_CLOSE
 
 SHIFT, DONE, ARRIVE, GIVE_UP, TICK, SAMPLE, RESTART = range(7)
 
@@ -280,7 +281,7 @@ class HallDay:
                     ticket.how, ticket.wait, ticket.estimate = o[3], o[4], o[5]
             elif kind == "alert":
                 self.result.alerts[o[1]] = self.result.alerts.get(o[1], 0) + 1
-                if o[1] == 7:
+                if o[1] == EARLY_CLOSE:
                     self.result.early_stops += 1
         core.out = []
 

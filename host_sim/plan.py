@@ -5,7 +5,7 @@ import math
 import re
 from dataclasses import replace
 
-from firmware.routing.core import FINISHED
+from protocol.codes import FINISHED
 from host_sim.hallday import HallDay
 from host_sim.scenario import ScenarioError, Shift
 

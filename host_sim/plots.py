@@ -1,6 +1,6 @@
 """The day's plots as PNG files: waiting time by hour, queue length over the day, window
 utilisation, satisfaction by window, and estimated against actual wait."""
-from firmware.routing.core import FINISHED
+from protocol.codes import FINISHED
 from hallctl.plotting import png, pyplot
 
 

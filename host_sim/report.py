@@ -4,7 +4,7 @@ import csv
 import io
 import json
 
-from firmware.routing.core import FINISHED, CANCELLED, UNSERVED
+from protocol.codes import FINISHED
 from host_sim.hallday import ENDS
 from host_sim.scenario import hhmm
 

@@ -9,13 +9,13 @@
 # for the link, `utc` the hub's wall clock in seconds. next_us(us) says when step() next has
 # something to do, so a loop (or a simulator) need not spin.
 from protocol.frame import encode_frame
-from protocol.link import ACK, FLAG_ACK_REQ, NAK
+from protocol.codes import FLAG_ACK_REQ, POLL
+from protocol.link import ACK, NAK
 from protocol.schema import BROADCAST, HUB
 from protocol.ticks import ticks_add, ticks_diff
 
 from protocol.compat import const
 
-POLL = const(0x07)
 FREE = const(0)      # the hub may transmit
 TALK = const(1)      # the hub's own transmission is on the wire until `until`
 LISTEN = const(2)    # a turn is granted; it ends at `until` or after a gap once bytes came

@@ -5,6 +5,7 @@ import sys
 from array import array
 
 from protocol import VERSION
+from protocol.codes import FLAG_ACK_REQ  # noqa: F401  (must-deliver: answered ack or nak)
 from protocol.codec import encode_payload, payload_ok, decode_payload
 from protocol.crc import crc16
 from protocol.errors import TooLongError, PayloadError
@@ -19,10 +20,9 @@ MAX_CONTENT = const(254)          # header + payload + CRC: one COBS block, so s
 MAX_FRAME = const(256)            # on the wire, with the COBS code byte and the delimiter
 OVERHEAD = const(9)               # everything but the payload: 5 header + 2 CRC + 1 COBS + 1 delimiter
 
-FLAG_ACK_REQ = const(0x01)        # must-deliver: the receiver answers with ack (or nak)
 
 # What feed() found at the frame boundary it stopped at.
-NONE = const(0)
+PENDING = const(0)
 FRAME = const(1)
 REJECTED = const(2)
 
@@ -165,7 +165,7 @@ class StreamDecoder:
     def __init__(self):
         self._buf = bytearray(MAX_CONTENT)
         self._state = array("i", (0, 0, 0, 0, 0))   # n, COBS block left, last code, over, stuffed
-        self.result = NONE
+        self.result = PENDING
         self.reason = None       # set with REJECTED
         self.length = 0          # stuffed bytes of the frame just finished (with delimiter)
         self.version = 0
@@ -204,7 +204,7 @@ class StreamDecoder:
             self._reset()
             self._finish(n, block, over)
             return i & ~_DONE
-        self.result = NONE
+        self.result = PENDING
         return i
 
     def flush(self):
@@ -214,7 +214,7 @@ class StreamDecoder:
             self._reset()
             self._reject(TRUNCATED)
         else:
-            self.result = NONE
+            self.result = PENDING
         return self.result
 
     def _reject(self, reason):

@@ -1,6 +1,7 @@
 # Link reliability, sans-IO and carrier-agnostic: must-deliver messages are acked, retransmitted
 # with exponential backoff up to a give-up limit, and de-duplicated at the receiver.
 # The owner feeds received headers in, polls for packets to transmit, and drains events.
+from protocol.codes import FLAG_ACK_REQ  # noqa: F401  (the owner's flags)
 from protocol.errors import QueueFull
 from protocol.schema import BROADCAST
 from protocol.ticks import ticks_add, ticks_diff
@@ -9,7 +10,6 @@ from protocol.compat import const
 
 ACK = const(0x01)
 NAK = const(0x02)
-FLAG_ACK_REQ = const(0x01)
 _SMALL_MAX = const(8)     # acks and naks queued for one destination between polls (a flood's cap)
 
 # Events returned by take_events(): (kind, dst, seq, type_id, payload, detail)

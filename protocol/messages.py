@@ -2,6 +2,7 @@
 # compact form at import and unloads this module, so its constants do not stay in a device's RAM.
 # Each row: (type id, name, must-deliver, ((field name, field type), ...)).
 # Appending a type is a compatible change; renumbering types or reordering fields is not.
+from protocol.codes import POLL, STATUS_REQUEST, BUS_QUIET
 from protocol.schema import U8, U16, U32, I8, I16, STR, U8S, STRS, BOOL
 
 _REQ = ("req", U16)  # device-chosen request id: makes a command idempotent at the hub
@@ -17,9 +18,9 @@ MESSAGES = (
                              ("give_ups", U16), ("rssi", I8), ("printer", U8))),
     (0x05, "time_sync", False, (("utc", U32), ("tz_min", I16))),
     (0x06, "config_push", True, (("key", STR), ("value", STR))),
-    (0x07, "poll", False, (("first", U8), ("last", U8), ("resend", BOOL))),
-    (0x08, "status_request", False, ()),
-    (0x09, "bus_quiet", False, (("ms", U32),)),     # speak only when polled alone, for ms
+    (POLL, "poll", False, (("first", U8), ("last", U8), ("resend", BOOL))),
+    (STATUS_REQUEST, "status_request", False, ()),
+    (BUS_QUIET, "bus_quiet", False, (("ms", U32),)),     # speak only when polled alone, for ms
     # tickets
     (0x10, "ticket_request", True, (_REQ, ("service", STR), ("kind", U8), ("booking", STR))),
     (0x11, "ticket_issued", True, (_REQ, ("ticket", STR), ("service", STR), ("kind", U8),

@@ -113,15 +113,6 @@ def rows():
     return [row_at(number) for number in range(COUNT)]
 
 
-# Codes carried in U8 fields; protocol/codes.py names them all (host tools load it, devices need not).
-NAK_UNKNOWN_TYPE = const(1)
-NAK_BAD_PAYLOAD = const(2)
-NAK_BUSY = const(3)
-NAK_NEWER_VERSION = const(4)
-
-KIND_ORDINARY = const(0)
-KIND_PRIORITY = const(1)
-KIND_APPOINTMENT = const(2)
 
 
 def valid_id(name):

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from protocol import codes  # noqa: E402
+from protocol import codenames as codes  # noqa: E402
 from protocol.schema import rows, TYPE_NAMES  # noqa: E402
 
 SPEC = ROOT / "protocol" / "SPEC.md"

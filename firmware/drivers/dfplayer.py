@@ -6,7 +6,7 @@ from protocol.ticks import ticks_add, ticks_diff
 
 PLAY_MP3 = 0x12        # play /mp3/NNNN.mp3
 VOLUME = 0x06
-FINISHED = 0x3D        # module -> us: a track finished
+TRACK_DONE = 0x3D       # module -> us: a track finished
 
 # Clip numbers in /mp3 (provisioned with the hall's recordings): letters and digits, then words.
 CLIP_LETTER = 1        # A = 1 .. Z = 26
@@ -76,7 +76,7 @@ class VoicePlayer:
                 return
             packet = self._rx[:10]
             self._rx = self._rx[10:]
-            if packet[9] == 0xEF and packet[3] == FINISHED and self.playing:
+            if packet[9] == 0xEF and packet[3] == TRACK_DONE and self.playing:
                 self._next(now)
 
     def tick(self, now):

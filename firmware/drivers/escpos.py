@@ -33,10 +33,8 @@ def query_printed_id(ident):
     return b"\x1d\x28\x48\x06\x00\x30\x30" + ("%04d" % (ident % 10000)).encode()
 
 
-OK = 1
-PAPER_LOW = 2
-PAPER_OUT = 3
-FAULT = 4                          # protocol codes.PRINTER_STATES
+from protocol.codes import PRINTER_OK as OK, PRINTER_PAPER_LOW as PAPER_LOW, \
+    PRINTER_PAPER_OUT as PAPER_OUT, PRINTER_FAULT as FAULT   # status.printer
 
 
 def paper_state(reply):

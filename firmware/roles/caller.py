@@ -6,6 +6,7 @@
 #   ("send", message dict)      commands to the hub (each with a fresh req id)
 #   ("board", text, blink_s)    what the LED board shows
 #   ("voice", clips)            an announcement for the voice module
+from protocol.codes import CLOSED, PAUSED, IDLE, CALLED, SERVING
 from protocol.ticks import ticks_diff
 
 from firmware.drivers.dfplayer import call_clips
@@ -17,9 +18,7 @@ DESTRUCTIVE = ("no_show", "transfer", "pause", "close")
 COMMANDS = {"next": "call_next", "recall": "recall", "start": "start", "finish": "finish",
             "no_show": "no_show", "hold": "hold"}
 
-CLOSED, OPEN, PAUSED = 0, 1, 2
 MAX_HELD = 8              # held tickets the call-back key cycles through
-IDLE, CALLED, SERVING = 0, 1, 2
 
 
 class CallerRole:

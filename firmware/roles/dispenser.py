@@ -11,6 +11,7 @@
 #   ("status",)                     the printer state changed: send a status message now
 from firmware.clock import local_date, local_text
 from firmware.drivers import escpos
+from protocol.codes import PRINT_PAPER_OUT, PRINT_FAULT
 from protocol.ticks import ticks_add, ticks_diff
 
 _KINDS = {"ordinary": 0, "priority": 1, "appointment": 2}
@@ -125,7 +126,7 @@ class DispenserRole:
             return
         if state != escpos.OK:                 # stopped (at paper end, cover open): not printed
             self._set_printer(state)
-            self._done(1 if state == escpos.PAPER_OUT else 2)
+            self._done(PRINT_PAPER_OUT if state == escpos.PAPER_OUT else PRINT_FAULT)
         elif self.job[1] == 0:
             if self.confirm == "none":         # nothing better to ask: take it as printed
                 self._paper_check()

@@ -20,7 +20,8 @@ class EvaluatorRole:
     def __init__(self, config, now):
         self.window = config["window"]
         self.levels = config.get("rating_levels", 5)
-        self.reason_from = 4                 # 不满意 (level 4) and worse need a reason
+        # this level and worse need a reason: the hall's rules.reason_required_from (provision)
+        self.reason_from = config.get("reason_from", 4)
         self.out = []
         self.asking = None                   # (ticket, staff, name, deadline ms)
         self.level = 0                       # chosen, waiting for a reason

@@ -2,20 +2,15 @@
 # every device (online or not, last seen, its last status). Sans-IO: message() and tick() take
 # the time twice, ms ticks for link timing and UTC seconds for the core, and append
 # ("send", address, message dict) actions to out.
-from firmware.routing.core import OK, REFUSED
+from protocol.codes import OK, REFUSED, PRINTER, DEVICE_OFFLINE, MISBEHAVING, BUS_OUT_OF_TURN, \
+    RATE_LIMITED, NONE as BROADCAST, OPEN, IDLE, VOICE_CALL, VOICE_RECALL, RECORDED
 
 _COMMANDS = {"call_next": "call_next", "recall": "recall", "start": "start", "finish": "finish",
              "no_show": "no_show", "hold": "hold", "pause": "pause", "resume": "resume",
              "window_open": "window_open", "window_close": "window_close",
              "staff_logout": "logout"}
 _WITH_TICKET = {"call_ticket": "call_ticket", "call_back": "call_back"}
-DEVICE_OFFLINE = 6            # alert kinds
-PRINTER = 5
-MISBEHAVING = 10              # a device refused for flooding or failing messages (value: count)
-BUS_OUT_OF_TURN = 11          # a device talked out of turn on the RS485 bus (value: frames)
-BROADCAST = 0xFF
 _UNLIMITED = ("status", "heartbeat")    # signs of life: cheap, and never journalled
-RATE_LIMITED = 10             # ticket_refused reason: the hub takes no more refused requests
 
 
 class Device:
@@ -178,7 +173,7 @@ class HubRole:
             result = core.rate(now, msg["window"], msg["ticket"], msg["level"], msg["reasons"],
                                evaluator=dev.id)
             self._relay(now)
-            return result != 0
+            return result != RECORDED
         return kind != "heartbeat" and kind != "rating_timeout"
 
     def _relay(self, now, reply_to=None):
@@ -201,7 +196,7 @@ class HubRole:
                 number = cfg.numbers[o[1]]
                 self._displays({"type": "display_update", "window": number,
                                 "ticket": core.ticket_name(o[2], o[3]), "text": "",
-                                "voice": 2 if o[4] else 1, "blink": 5})
+                                "voice": VOICE_RECALL if o[4] else VOICE_CALL, "blink": 5})
             elif kind == "rating_request":
                 number = cfg.numbers[o[1]]
                 staff = o[4] or ""

@@ -10,64 +10,16 @@ from firmware.routing import journal as jr
 from firmware.routing.estimate import Estimator
 from firmware.routing.queues import Queues
 
-# Result codes (protocol codes.COMMAND_RESULTS)
-OK = 0
-NOBODY_WAITING = 1
-WRONG_STATE = 2
-NOT_LOGGED_IN = 3
-UNKNOWN_TICKET = 4
-RECALL_LIMIT = 5
-UNKNOWN_WINDOW = 6
-UNKNOWN_SERVICE = 7
-REFUSED = 8
-NOT_JOURNALLED = 9     # the hub could not write its journal: nothing was done
-
-# Refusal reasons for tickets (protocol codes.REFUSE_REASONS)
-SERVICE_CLOSED = 1
-QUOTA_REACHED = 2
-AFTER_LAST_TICKET = 3
-BOOKING_UNKNOWN = 5
-TOO_EARLY = 6
-HUB_STORAGE = 9
-
-# Ticket classes (protocol codes.TICKET_KINDS); transfer is internal
-ORDINARY = 0
-PRIORITY = 1
-APPOINTMENT = 2
-
-# Window states and phases (protocol codes.WINDOW_STATES / PHASES)
-CLOSED = 0
-OPEN = 1
-PAUSED = 2
-IDLE = 0
-CALLED = 1
-SERVING = 2
-
-# Rating results (protocol codes.RATING_RESULTS)
-RECORDED = 0
-WRONG_WINDOW = 1
-EXPIRED = 2
-ALREADY_RATED = 3
-NO_SUCH_TICKET = 4
-REASON_REQUIRED = 5
-BAD_LEVEL = 6
-RATING_NOT_JOURNALLED = 7
-
-# Alert kinds (protocol codes.ALERT_KINDS)
-WAIT_TOO_LONG = 1
-OVER_TIME_LIMIT = 2
-WINDOW_IDLE = 3
-OPEN_WINDOW = 4
-EARLY_CLOSE = 7
-JOURNAL_DAMAGED = 8      # value: records that could not be read at recovery
-JOURNAL_FAILED = 9       # value: writes that failed; the hub refuses what it cannot journal
-
-# Ticket ends, as in ("ended", ...) outputs
-FINISHED = 0
-NO_SHOW = 1
-CANCELLED = 2
-TRANSFERRED = 3
-UNSERVED = 4
+# Result codes, refusal reasons, ticket classes, window states and phases, rating results,
+# alert kinds and ticket ends: protocol/codes.py, the one definition.
+from protocol.codes import (  # noqa: F401  (the names callers import from here too)
+    OK, NOBODY_WAITING, WRONG_STATE, NOT_LOGGED_IN, UNKNOWN_TICKET, RECALL_LIMIT, UNKNOWN_WINDOW,
+    UNKNOWN_SERVICE, REFUSED, NOT_JOURNALLED, SERVICE_CLOSED, QUOTA_REACHED, AFTER_LAST_TICKET,
+    BOOKING_UNKNOWN, TOO_EARLY, HUB_STORAGE, ORDINARY, PRIORITY, APPOINTMENT, CLOSED, OPEN,
+    PAUSED, IDLE, CALLED, SERVING, RECORDED, WRONG_WINDOW, EXPIRED, ALREADY_RATED,
+    NO_SUCH_TICKET, REASON_REQUIRED, BAD_LEVEL, RATING_NOT_JOURNALLED, WAIT_TOO_LONG,
+    OVER_TIME_LIMIT, WINDOW_IDLE, OPEN_WINDOW, EARLY_CLOSE, JOURNAL_DAMAGED, JOURNAL_FAILED,
+    FINISHED, NO_SHOW, CANCELLED, TRANSFERRED, UNSERVED, NONE)
 
 # OUTPUTS, appended to self.out:
 #   ("issued", service, number, kind, ahead, wait_min_s, wait_max_s, now)
@@ -77,8 +29,6 @@ UNSERVED = 4
 #   ("alert", kind, window, service, number, value)         window/service 0xFF when none
 #   ("ended", service, number, how, wait_s, estimate_s)     a ticket left the hall's queues
 #   ("queue", service, waiting)                             people waiting for a service
-NONE = 0xFF
-
 _OPS = ("issue", "call_next", "call_ticket", "recall", "start", "finish", "no_show", "hold",
         "call_back", "transfer", "cancel", "window_open", "pause", "resume", "window_close",
         "login", "logout", "rate", "tick", "close_day")

@@ -149,6 +149,11 @@ def make(hall_path, ident, credentials=None, stdin_is_tty=False):
         except texts.TextError as exc:
             raise CommandError("%s: %s (board %s)" % (hall_path, exc, config.get("board"))) \
                 from None
+    if role == "evaluator":             # the hall's rating rules, as the hub enforces them
+        from firmware.routing.config import DEFAULT_RULES
+        rules = dict(DEFAULT_RULES, **(routing.get("rules") or {}))
+        config["rating_levels"] = rules["rating_levels"]
+        config["reason_from"] = rules["reason_required_from"]
     phrases = list(role_phrases(role))
     if role == "evaluator":
         names = "".join(v for v in routing.get("staff", {}).values() if isinstance(v, str))

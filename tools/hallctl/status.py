@@ -14,11 +14,11 @@ from hallctl.errors import CommandError
 from hallctl.screen import printable
 from protocol.bus import poll_frame
 from protocol.codec import decode_payload
-from protocol.codes import PRINTER_STATES, RESET_CAUSES, ROLES
+from protocol.codenames import PRINTER_STATES, RESET_CAUSES, ROLES
+from protocol.codes import STATUS_REQUEST
 from protocol.frame import FRAME, StreamDecoder, encode_frame
 from protocol.schema import BROADCAST, HUB
 
-STATUS_REQUEST = 0x08
 STATUS = 0x04
 COLUMNS = ("address", "role", "fw", "uptime_s", "reset_cause", "free_heap", "rx_errors",
            "retries", "give_ups", "printer", "rssi")
