@@ -60,40 +60,98 @@ def contained(role, fn, *args):
         return None
 
 
-class HubRuntime:
-    def __init__(self, core, devices, bus, now, watchdog=None, baud=115200, reply_us=3000,
-                 console=None, info=None):
+def hub_devices(devices):
+    # The hub's devices, each with its link address: a device on the bus has its bus_address;
+    # one on MQTT without one gets the lowest address no other device has, in the file's order
+    # (on MQTT the topic names the device; the address only numbers its link).
+    used = set()
+    for d in devices:
+        if d.get("bus_address"):
+            used.add(d["bus_address"])
+    out = []
+    free = 1
+    for d in devices:
+        if not d.get("bus_address"):
+            while free in used:
+                free += 1
+            if free > 253:
+                raise ValueError("devices.json: more than 253 devices")
+            used.add(free)
+            d = dict(d)
+            d["bus_address"] = free
+        out.append(d)
+    return out
+
+
+class Hub:
+    """The hub, whatever carries its frames: the hub role with its registry of devices, the
+    hub's link node, and the routing core's timers once a hall second. Every shell builds this
+    one (HubRuntime on the bus, HubMqtt on MQTT); a simulator watches it through
+    role.observe, never by reaching into it."""
+
+    def __init__(self, core, devices, now, console=None, info=None):
         # console: a stream (any/readinto/write) for hallctl status, or None.
-        self.role = HubRole(core, devices)
+        self.devices = hub_devices(devices)
+        self.role = HubRole(core, self.devices)
+        self.node = Node(0, self.role, "hub", now, queue_max=max(64, 8 * len(self.devices)))
+        self.node.peers = set(d["bus_address"] for d in self.devices)
         self.console = HubConsole(console, self.role, info) if console is not None else None
-        self.node = Node(0, self.role, "hub", now, queue_max=max(64, 8 * len(devices)))
-        self.master = BusMaster(self.node, [d["bus_address"] for d in devices], baud=baud,
-                                reply_us=reply_us)
-        self.master.on_out_of_turn = self.role.out_of_turn
-        self.node.peers = set(d["bus_address"] for d in devices)
-        self.bus = bus
-        self.watchdog = watchdog
-        self.buf = bytearray(256)
         self.last_second = -1
 
-    def step(self, us, ms, utc):
-        bus = self.bus
-        role = self.role
-        while bus.any():
-            n = bus.readinto(self.buf)
-            if not n:
-                break
-            contained(role, self.master.received, memoryview(self.buf)[:n], us, ms, utc)
+    def tick(self, utc):
+        # Once a hall second: the routing core's timers, and the console's questions.
         if utc != self.last_second:
             self.last_second = utc
-            contained(role, role.tick, utc)
+            contained(self.role, self.role.tick, utc)
             if self.console is not None:
-                contained(role, self.console.poll, utc)
+                contained(self.role, self.console.poll, utc)
+
+
+class HubRuntime(Hub):
+    """The hub on the RS485 bus: protocol.bus.BusMaster polls the devices. `bus` is one line
+    (write / any / readinto), or a list of point-to-point lines that each hear every
+    transmission (each gets its own frame decoder). timing: BusMaster's reply_us, gap_us,
+    turnaround_us, police."""
+
+    def __init__(self, core, devices, bus, now, watchdog=None, baud=115200, console=None,
+                 info=None, **timing):
+        Hub.__init__(self, core, devices, now, console, info)
+        self.master = BusMaster(self.node, [d["bus_address"] for d in self.devices], baud=baud,
+                                **timing)
+        self.master.on_out_of_turn = self.role.out_of_turn
+        self.lines = bus if type(bus) is list else [bus]
+        self.decoders = [None]                     # (the first line: the node's own decoder)
+        if len(self.lines) > 1:
+            from protocol.frame import StreamDecoder
+            self.decoders += [StreamDecoder() for _ in self.lines[1:]]
+        self.bus = self.lines[0]
+        self.watchdog = watchdog
+        self.buf = bytearray(256)
+
+    def step(self, us, ms, utc):
+        role = self.role
+        for k in range(len(self.lines)):
+            line = self.lines[k]
+            while line.any():
+                n = line.readinto(self.buf)
+                if not n:
+                    break
+                contained(role, self.master.received, memoryview(self.buf)[:n], us, ms, utc,
+                          self.decoders[k])
+        self.tick(utc)
         out = contained(role, self.master.step, us, ms, utc)
         if out:
-            bus.write(out)
+            for line in self.lines:
+                line.write(out)
         if self.watchdog is not None:
             self.watchdog.feed()
+
+    def rejected(self):
+        # Frames the hub's decoders refused (damaged, cut short, not a frame).
+        n = self.node.decoder.rejected()
+        for dec in self.decoders[1:]:
+            n += dec.rejected()
+        return n
 
     async def run(self, period_ms=1):
         import asyncio
@@ -103,20 +161,18 @@ class HubRuntime:
             await asyncio.sleep_ms(period_ms)
 
 
-class HubMqtt:
+class HubMqtt(Hub):
     """The hub on MQTT, sans-IO: deliver() takes each publish from the broker, step() returns
     the publishes to make [(topic, payload, qos)]. The same hub role, node and link as on the
     serial bus; only the carrier differs (protocol.mqttcarrier)."""
 
-    def __init__(self, core, devices, hall, now):
+    def __init__(self, core, devices, hall, now, console=None, info=None):
         from protocol.mqttcarrier import MqttCarrier
-        self.role = HubRole(core, devices)
-        self.node = Node(0, self.role, "hub", now, queue_max=max(64, 8 * len(devices)))
+        Hub.__init__(self, core, devices, now, console, info)
         ids = {}
-        for d in devices:
+        for d in self.devices:
             ids[d["bus_address"]] = d["id"]
         self.carrier = MqttCarrier(self.node, hall, "hub", ids)
-        self.last_second = -1
 
     def connected(self, ms):
         # The broker connection came (back): send the hall's clock to every device now, so
@@ -127,8 +183,8 @@ class HubMqtt:
         return contained(self.role, self.carrier.incoming, topic, payload, ms, utc, retain)
 
     def step(self, ms, utc):
-        if utc != self.last_second:
-            self.last_second = utc
-            contained(self.role, self.role.tick, utc)
+        self.tick(utc)
         return contained(self.role, self.carrier.outgoing, ms, utc) or []
 
+    def rejected(self):
+        return self.carrier.decoder.rejected()

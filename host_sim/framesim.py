@@ -245,7 +245,7 @@ class FrameHall:
         self.t0 = self.now
         self.heap = []
         self.seq = 0
-        from hallctl.texts import printer_texts
+        from hallpc.texts import printer_texts
         texts = printer_texts(hall.hall, {s[0]: (s[1], list(s[9])) for s in hall.services})
         configs = []
         for k in range(dispensers):
@@ -314,18 +314,13 @@ class FrameHall:
         else:
             hub = HubRuntime(self.core, self.configs, self.hub_uart, self._ms(), baud=self.baud,
                              reply_us=self.reply_us)
-        relay = hub.role._relay
-
-        def observed(now, reply_to=None):
-            self._absorb(now)              # the day's record, from what the core said
-            relay(now, reply_to)
-        hub.role._relay = observed
+        hub.role.observe = self._absorb    # the day's record, from what the core says
         return hub
 
-    def _absorb(self, now):
+    def _absorb(self, now, outputs):
         core = self.core
         result = self.result
-        for o in core.out:
+        for o in outputs:
             kind = o[0]
             if kind == "issued":
                 name = core.ticket_name(o[1], o[2])
@@ -490,9 +485,7 @@ class FrameHall:
         master = hub.master
         us = self.now & ((1 << 30) - 1)
         if self.idle_since is not None and not self.ready and not self.hub_uart.rx:
-            if utc != hub.last_second:                   # the core's timers, once a second
-                hub.last_second = utc
-                hub.role.tick(utc)
+            hub.tick(utc)                                # the core's timers, once a second
             if not self._hub_has_work(ms):
                 self._resume_at((utc + 1) * 1000000, poll_end=False)
                 return
@@ -951,7 +944,7 @@ class FrameHall:
         core.out = []
         core.on_day_closed = result.days.append
         core.close_day(self._utc())
-        self._absorb(self._utc())
+        self._absorb(self._utc(), core.out)
         core.out = []
         printed = set()
         for device in self.dispensers:

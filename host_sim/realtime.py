@@ -200,70 +200,36 @@ class VirtualBoard:
             self.cable.close()
 
 
-class HostHub:
-    """The hub on the host: routing core, hub role and node, one pyserial port per device
-    (every port hears every transmission, as on a multi-drop bus), mastered by the same
-    BusMaster as on an ESP32 hub, in real time. Processes on a busy host answer a poll within
-    tens of milliseconds rather than an ESP32's one or two, so the reply window is wider."""
-
-    def __init__(self, core, devices, boards, utc0=None, speed=1):
-        # speed: hall seconds per real second for the routing core's clock (the devices and
-        # the link keep real milliseconds).
-        from firmware.node import Node
-        from firmware.roles.hub import HubRole
-        from protocol.bus import BusMaster
-        from protocol.frame import StreamDecoder
-        self.core = core
-        self.role = HubRole(core, devices)
-        self.node = Node(0, self.role, "hub", 0)
-        # (processes on a loaded host answer late now and then: no out-of-turn policing)
-        self.master = BusMaster(self.node, [d["bus_address"] for d in devices],
-                                reply_us=40000, gap_us=5000, turnaround_us=0, police=False)
-        self.boards = boards
-        self.decoders = [StreamDecoder() for _ in boards]     # one per serial line
-        self.t0 = time.monotonic()
-        self.utc0 = utc0 if utc0 is not None else core.day_base + 3600 * 2
-        self.speed = speed
-        self.last_tick = -1
-
-    def now(self):
-        elapsed = time.monotonic() - self.t0
-        us = int(elapsed * 1000000)
-        return us & ((1 << 30) - 1), (us // 1000) & ((1 << 30) - 1), \
-            self.utc0 + int(elapsed * self.speed)
-
-    def pump(self):
-        us, ms, utc = self.now()
-        for board, decoder in zip(self.boards, self.decoders):
-            data = board.port.read(4096)
-            if data:
-                self.master.received(data, us, ms, utc, decoder)
-        if utc != self.last_tick:
-            self.last_tick = utc
-            self.role.tick(utc)
-        out = self.master.step(us, ms, utc)
-        if out:
-            for board in self.boards:
-                board.port.write(out)
+def HostHub(core, devices, boards, utc0=None, speed=1):
+    """The hub on the host for a hall of virtual boards: the hall PC's serial hub
+    (hallpc.serialhub, the same HubRuntime as on an ESP32) with one pyserial port per board,
+    each hearing every transmission as on a multi-drop bus. Processes on a busy host answer a
+    poll within tens of milliseconds rather than an ESP32's one or two, so the reply window is
+    wider and late answers are not policed as talking out of turn."""
+    from hallpc.serialhub import SerialHub
+    return SerialHub(core, devices, [board.port for board in boards],
+                     utc0=utc0 if utc0 is not None else core.day_base + 3600 * 2, speed=speed,
+                     reply_us=40000, gap_us=5000, turnaround_us=0, police=False)
 
 
 class MqttHostHub:
-    """The hub of a real-time hall on MQTT (hallctl.mqtthub.MqttHub), with HostHub's face."""
+    """The hub of a real-time hall on MQTT (hallpc.mqtthub.MqttHub), with HostHub's face."""
 
     def __init__(self, core, devices, broker, utc0, speed):
-        from hallctl.mqtthub import MqttHub
+        from hallpc.mqtthub import MqttHub
         self.mqtt = MqttHub(core, devices, devices[0]["hall"], broker[0], broker[1], utc0=utc0,
                             speed=speed)
         self.role = self.mqtt.hub.role
-        self.decoders = [self.mqtt.hub.carrier.decoder]
         self.mqtt.start(wait_s=10)
 
     def pump(self):
         self.mqtt.pump(0.002)
 
     def now(self):
-        ms, utc = self.mqtt.now()
-        return 0, ms, utc
+        return self.mqtt.clock.now()
+
+    def rejected(self):
+        return self.mqtt.hub.rejected()
 
     def close(self):
         self.mqtt.stop()
@@ -275,7 +241,7 @@ CALL = re.compile(r"^请([A-Z]{1,2}\d+)号到(\d+)号窗口(\(重呼\))?$")
 def dispenser_config(hall):
     """The config of a dispenser with a key for every service of `hall` (a HallConfig) on the
     host board, as provisioning would make it."""
-    from hallctl.texts import printer_texts
+    from hallpc.texts import printer_texts
     return {"id": "disp-1", "role": "dispenser", "hall": hall.hall, "board": "host",
             "bus_address": 17, "service_keys": [{"service": s[0]} for s in hall.services],
             "printer": {"confirm": "gs_h"},
@@ -439,7 +405,7 @@ class RealtimeHall:
             "calls": len(tickets), "duplicated_calls": len(tickets) - len(set(tickets)),
             "printed": self.printer.printed.count(b"QMS1|"),
             "devices": len(table), "devices_online": sum(1 for row in table if row["online"]),
-            "link_rejects": sum(d.rejected() for d in self.hub.decoders),
+            "link_rejects": self.hub.rejected(),
         }
 
     def close(self):

@@ -79,7 +79,7 @@ def summary(scenario, result):
 
 def _satisfaction(levels):
     # 满意率 of a list of rating levels, as hallctl report defines it from counts.
-    from hallctl.report import satisfaction
+    from hallpc.figures import satisfaction
     counts = [0] * 6
     for level in levels:
         counts[level] += 1

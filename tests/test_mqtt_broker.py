@@ -17,7 +17,7 @@ from firmware.routing.core import RoutingCore
 from firmware.routing.journal import FileStorage
 from hall import config
 from hallctl.localbroker import LocalBroker
-from hallctl.mqtthub import MqttHub
+from hallpc.mqtthub import MqttHub
 from host_sim.netcut import CutProxy
 from host_sim.realtime import FakePrinter, VirtualBoard
 from test_virtual_boards import CALLER, DISPENSER, DISPLAY, EVALUATOR

@@ -25,7 +25,7 @@ from firmware.routing.journal import MemoryStorage
 from firmware.runtime import DeviceRuntime
 from hall import at, config
 from hallctl.localbroker import LocalBroker, listening
-from hallctl.mqtthub import MqttHub
+from hallpc.mqtthub import MqttHub
 from host_sim.netcut import CutProxy
 from protocol import mqttwire as w
 

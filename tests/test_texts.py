@@ -3,7 +3,7 @@ import sys
 
 sys.path.insert(0, "tests/portable")
 
-from hallctl.texts import LABELS, printer_texts  # noqa: E402
+from hallpc.texts import LABELS, printer_texts  # noqa: E402
 from t_dispenser import TEXTS  # noqa: E402
 
 

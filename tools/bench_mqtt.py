@@ -40,7 +40,7 @@ def hub_main(port, windows):
     from firmware.routing.config import HallConfig
     from firmware.routing.core import RoutingCore
     from firmware.routing.journal import FileStorage
-    from hallctl.mqtthub import MqttHub
+    from hallpc.mqtthub import MqttHub
     work = tempfile.mkdtemp()
     core = RoutingCore(HallConfig(hall_doc(windows), "bench"), FileStorage(work + "/j.bin"),
                        UTC0)

@@ -53,6 +53,9 @@ class HubRole:
                 self.by_window[(dev.role, dev.window)] = dev.address
         self.faults = {}                 # (device id, error name) -> count, each logged once
         self.log = None                  # optional callable(text)
+        # optional callable(now, outputs): sees every batch of the routing core's outputs
+        # before the hub turns them into messages (the simulators keep the day's record so)
+        self.observe = None
         if core.out:                     # what recovery found (a damaged journal): tell the hall
             self._relay(0)
 
@@ -180,6 +183,8 @@ class HubRole:
         # Turn the core's outputs into messages for the devices that show them.
         core = self.core
         cfg = core.cfg
+        if self.observe is not None:
+            self.observe(now, core.out)
         for o in core.out:
             kind = o[0]
             if kind == "issued" and reply_to is not None:

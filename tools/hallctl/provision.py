@@ -31,7 +31,8 @@ from pathlib import Path
 
 from firmware import devconfig
 from firmware.drivers import dfplayer
-from hallctl import glyphs, texts
+from hallctl import glyphs
+from hallpc import texts
 from hallctl.broker import read_hall
 from hallctl.errors import CommandError
 from hallctl.files import Writes, make_dir, write_text

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from hallctl.errors import CommandError
 from hallctl.files import check_out_dir, write_files
+from hallpc.figures import satisfaction
 
 END_NAMES = ("finished", "no_show", "gave_up", "transferred", "unserved")
 LEVEL_NAMES = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
@@ -98,12 +99,6 @@ def _from_db(url):
         raise CommandError("%s: no closed days collected (hubs publish each on qms/HALL/hub/day)"
                            % url)
     return [days[k] for k in sorted(days, key=lambda k: (k[1], k[0]))]
-
-
-def satisfaction(counts):
-    """满意率 (基本满意 or better) and the number of ratings, from counts by level 1..5."""
-    total = sum(counts[1:6])
-    return (sum(counts[1:4]) / total if total else None), total
 
 
 class Month:

@@ -1,5 +1,5 @@
 """The hub on a hall PC, on MQTT: the routing core with its journal on disk and the same hub
-role, node and link as an ESP32 hub (firmware/hubrun.HubMqtt), with paho-mqtt as the client.
+role, node and link as an ESP32 hub (firmware.hubrun.HubMqtt), with paho-mqtt as the client.
 Topics and JSON are protocol/SPEC.md section 3, readable with `mosquitto_sub -v -t 'qms/#'`.
 
     hub = MqttHub(core, devices, "district-1", "127.0.0.1", 1883)
@@ -17,6 +17,7 @@ import time
 import paho.mqtt.client as paho
 
 from firmware.hubrun import HubMqtt
+from hallpc.clock import HallClock
 from protocol.mqtt import day_topic, hall_status_topic, status_payload, status_topic
 
 
@@ -63,9 +64,7 @@ class MqttHub:
         self.client.on_message = self._message
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.host, self.port = host, port
-        self.t0 = time.monotonic()
-        self.utc0 = utc0 if utc0 is not None else int(time.time())
-        self.speed = speed
+        self.clock = HallClock(utc0, speed)
         self.connected = False
         self.came_up = False             # connected since the last pump (paho's thread sets it)
         self.received = 0
@@ -86,8 +85,8 @@ class MqttHub:
         self.inbox.put((message.topic, message.payload, message.retain))
 
     def now(self):
-        elapsed = time.monotonic() - self.t0
-        return int(elapsed * 1000) & ((1 << 30) - 1), self.utc0 + int(elapsed * self.speed)
+        _, ms, utc = self.clock.now()
+        return ms, utc
 
     def start(self, wait_s=0):
         # Connect in the background; with wait_s, return once connected (or that long).
@@ -123,7 +122,7 @@ class MqttHub:
                             qos=1)
 
     def publish_status(self, utc):
-        hub = {"id": "hub", "fw": FW, "uptime": int(time.monotonic() - self.t0)}
+        hub = {"id": "hub", "fw": FW, "uptime": self.clock.uptime()}
         doc = self.hub.role.hall_status(utc, hub)
         self.client.publish(hall_status_topic(self.hall), json.dumps(doc), qos=1, retain=True)
 
