@@ -18,8 +18,9 @@ CHIPS = {
 }
 UART_NAMES = ("bus", "printer", "voice")
 PRINTER_CONFIRMS = ("none", "gs_r", "gs_h")
-DISPLAYS = {"hub12": ("a", "b", "clk", "lat", "oe", "data"), "max7219": ("din", "clk", "cs"),
-            "ssd1306": ("sda", "scl"), "virtual": ()}
+DISPLAYS = {"max7219": ("din", "clk", "cs"), "ssd1306": ("sda", "scl"), "virtual": ()}
+NO_DRIVER = {"hub12": "HUB12 LED panels have no driver in this firmware: build the board "
+                      "from MAX7219 modules (max7219) or an SSD1306 screen"}
 KNOWN = ("board", "mcu", "description", "uarts", "keys", "key_lights", "display", "status_led")
 
 
@@ -133,6 +134,8 @@ def validate(board, source="board"):
         check.number("key_lights.count", lights.get("count"), 1, 64)
     display = board.get("display")
     if display is not None:
+        if isinstance(display, dict) and display.get("kind") in NO_DRIVER:
+            check.fail("display.kind", NO_DRIVER[display["kind"]])
         if not isinstance(display, dict) or display.get("kind") not in DISPLAYS:
             check.fail("display.kind", "expected one of %s" % ", ".join(sorted(DISPLAYS)))
         check.number("display.width", display.get("width"), 8, 1024)

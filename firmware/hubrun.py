@@ -60,6 +60,34 @@ def contained(role, fn, *args):
         return None
 
 
+def open_core(hall, root, utc, keep=100):
+    # The routing core with its journal in root (journal.bin, replayed: what a power cut left
+    # is recovered, damage stepped over and reported) and its closed days kept in days.bin for
+    # hallctl report. The same on an ESP32's flash and in a hall PC's data directory.
+    from firmware.routing.core import RoutingCore
+    from firmware.routing.journal import DayArchive, FileStorage
+    core = RoutingCore.recover(hall, FileStorage(root + "journal.bin"), utc)
+    core.on_day_closed = DayArchive(FileStorage(root + "days.bin"), keep).add
+    return core
+
+
+def load_hub_files(root):
+    # The hall (hall.json, a HallConfig) and its devices (devices.json) that provisioning
+    # wrote beside the hub's config. OSError: missing; ValueError or ConfigError: damaged.
+    import json
+    from firmware.routing.config import HallConfig
+    with open(root + "hall.json") as f:
+        hall = HallConfig(json.load(f), root + "hall.json")
+    with open(root + "devices.json") as f:
+        devices = json.load(f)
+    if type(devices) is not list:
+        raise ValueError(root + "devices.json: expected a list of device configs")
+    for d in devices:
+        if type(d) is not dict or "id" not in d or "role" not in d:
+            raise ValueError(root + "devices.json: each device needs its id and role")
+    return hall, devices
+
+
 def hub_devices(devices):
     # The hub's devices, each with its link address: a device on the bus has its bus_address;
     # one on MQTT without one gets the lowest address no other device has, in the file's order

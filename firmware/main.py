@@ -40,12 +40,39 @@ def safe_mode(reason):
     print("qms: SAFE MODE (%s): the REPL is free; fix /config.json and reset" % reason)
 
 
+def device(hw, config, board, uarts, start, cause, broker=None, first_seq=0, store=None,
+           root="/", console=None):
+    # The one build of a device or a hub, on any port: hw is firmware.hw.esp32 or
+    # firmware.hw.host (the same names and signatures), uarts the board's open UARTs, broker
+    # (host, port) when the device is on MQTT (chosen by its config on an ESP32, by the
+    # command line on the unix port); console: where a hub answers `qms status` (hw.console).
+    # Returns the runtime whose run() is its one loop.
+    from firmware.hubrun import utc_now
+    if broker is not None:
+        hw.wifi(config.get("wifi") or {})
+        uarts.pop("bus", None)
+    watchdog = hw.watchdog()
+    if config["role"] == "hub":
+        return _hub(config, start, utc_now(), root=root, bus=uarts.get("bus"), broker=broker,
+                    console=hw.console(console),
+                    info=lambda: dict(hw.info(start, cause), id=config["id"]),
+                    watchdog=watchdog, store=store)
+    from firmware.runtime import DeviceRuntime
+    shell = None
+    if broker is not None:
+        from firmware.mqttrun import MqttShell
+        shell = MqttShell(config, broker[0], broker[1], seed=start + first_seq, store=store)
+    keys = hw.keys(board["keys"]) if "keys" in board else None
+    return DeviceRuntime(config, uarts, hw.Panel(board, config), start, keys=keys,
+                         watchdog=watchdog, info=lambda: hw.info(start, cause),
+                         first_seq=first_seq, mqtt=shell)
+
+
 def device_main():
     import asyncio
     import time
     from firmware import boards, devconfig
     from firmware.hw import esp32
-    from firmware.runtime import DeviceRuntime
 
     if boot_decision() == "safe":
         safe_mode("%d crashes in a row soon after boot" % SAFE_AFTER)
@@ -57,28 +84,14 @@ def device_main():
         safe_mode(str(exc))
         return
     start = time.ticks_ms()
-    cause = esp32.reset_cause()
     uarts = {}
     for name in board["uarts"]:
         uarts[name] = esp32.uart(board["uarts"][name])
-    shell = None
-    if config.get("transport") == "mqtt" and config["role"] != "hub":
-        from firmware.mqttrun import MqttShell
-        esp32.wifi(config.get("wifi") or {})
-        mqtt = config["mqtt"]
-        uarts.pop("bus", None)
-        shell = MqttShell(config, mqtt["host"], mqtt.get("port", 1883), seed=start,
-                          store="/mqtt-queue.json")
-    if config["role"] == "hub":
-        runtime = _hub_runtime(uarts["bus"], start, esp32.Console(),
-                               lambda: dict(esp32.info(start, cause), id=config["id"]),
-                               esp32.watchdog())
-    else:
-        runtime = DeviceRuntime(config, uarts, esp32.Panel(board, config), start,
-                                keys=esp32.keys(board["keys"]), watchdog=esp32.watchdog(),
-                                info=lambda: esp32.info(start, cause), mqtt=shell)
-        if shell is not None:
-            runtime.run = _mqtt_loop(runtime, shell)
+    broker = None
+    if config.get("transport") == "mqtt":
+        broker = (config["mqtt"]["host"], config["mqtt"].get("port", 1883))
+    runtime = device(esp32, config, board, uarts, start, esp32.reset_cause(), broker,
+                     store="/mqtt-queue.json")
 
     async def cleared():
         await asyncio.sleep_ms(HEALTHY_MS)
@@ -91,47 +104,41 @@ def device_main():
     asyncio.run(both())
 
 
-def _mqtt_loop(runtime, shell):
-    # The device loop on MQTT: the shell connects, reads and writes around each pass.
-    async def run(period_ms=5):
-        import asyncio
-        import time
-        while True:
-            shell.pump(runtime, time.ticks_ms())
-            await asyncio.sleep_ms(period_ms)
-    return run
-
-
-def _hub_runtime(bus, start, console, info, watchdog=None, root="/"):
-    # The hub: the routing core with its journal on flash (journal.bin, replayed at boot), the
-    # hall from hall.json, its devices from devices.json, closed days in days.bin, all in root;
-    # `qms status` answered on the console.
-    import json
-    from firmware.routing.config import HallConfig
-    from firmware.routing.core import RoutingCore
-    from firmware.routing.journal import DayArchive, FileStorage
-    from firmware.hubrun import HubRuntime, utc_now
-    with open(root + "hall.json") as f:
-        hall = HallConfig(json.load(f), root + "hall.json")
-    with open(root + "devices.json") as f:
-        devices = json.load(f)
-    core = RoutingCore.recover(hall, FileStorage(root + "journal.bin"), utc_now())
-    core.on_day_closed = DayArchive(FileStorage(root + "days.bin")).add    # for hallctl report
-    hub = HubRuntime(core, devices, bus, start, watchdog, console=console, info=info)
-    hub.role.log = print                  # (the USB console: what went wrong, once per kind)
+def _hub(config, start, utc, root="/", bus=None, broker=None, console=None, info=None,
+         watchdog=None, store=None):
+    # The hub from its files in root (hall.json, devices.json, journal.bin replayed at boot,
+    # days.bin for hallctl report) on its carrier: the bus UART, or the hall's broker through
+    # the same MQTT shell as a device's. `qms status` is answered on the console.
+    from firmware.hubrun import HubMqtt, HubRuntime, load_hub_files, open_core
+    hall, devices = load_hub_files(root)
+    core = open_core(hall, root, utc)
+    if broker is None:
+        hub = HubRuntime(core, devices, bus, start, watchdog, console=console, info=info)
+    else:
+        from firmware.mqttrun import HubShell
+        hub = HubShell(HubMqtt(core, devices, config["hall"], start, console=console,
+                               info=info), config, broker[0], broker[1], seed=start,
+                       store=store, watchdog=watchdog)
+    hub.role.log = print                  # (the console: what went wrong, once per kind)
     return hub
 
 
+USAGE = ("usage: micropython -m firmware.main CONFIG.json (bus=PTY | mqtt=HOST:PORT) "
+         "[printer=PTY] [voice=PTY] [console=PTY]")
+
+
 def host_main(argv):
+    # A virtual board on the unix port: the same build as on an ESP32, its UARTs on
+    # pseudo-terminals named on the command line, its keys and board on stdin and stdout.
     import asyncio
+    import json
     import time
-    from firmware import devconfig
-    from firmware.hw.host import PtyUART, StdioPanel, info
-    from firmware.runtime import DeviceRuntime
+    from firmware import boards, devconfig
+    from firmware.hw import host
+    from firmware.routing.config import ConfigError
 
     if len(argv) < 2:
-        print("usage: micropython -m firmware.main CONFIG.json bus=PTY|mqtt=HOST:PORT "
-              "[printer=PTY] [voice=PTY]; a hub: bus=PTY [console=PTY]")
+        print(USAGE)
         sys.exit(2)
     try:
         config = devconfig.load(argv[0])
@@ -140,58 +147,42 @@ def host_main(argv):
         sys.exit(2)
     uarts = {}
     broker = None
+    console = None
     for spec in argv[1:]:
         name, _, path = spec.partition("=")
         if name == "mqtt":                     # mqtt=HOST:PORT: on MQTT instead of a bus
-            host, _, port = path.partition(":")
-            broker = (host, int(port or 1883))
+            host_name, _, port = path.partition(":")
+            try:
+                broker = (host_name, int(port or 1883))
+            except ValueError:
+                print("qms: mqtt=%s: expected HOST:PORT" % path)
+                sys.exit(2)
+        elif name == "console" and path:
+            console = path
+        elif name in boards.UART_NAMES and path:
+            uarts[name] = host.uart({"path": path})
         else:
-            uarts[name] = PtyUART(path)
-    panel = StdioPanel()
+            print("qms: %s: unknown argument; %s" % (spec, USAGE[7:]))
+            sys.exit(2)
+    if broker is None and "bus" not in uarts:
+        print("qms: %s needs its carrier: bus=PTY or mqtt=HOST:PORT" % config["id"])
+        sys.exit(2)
     start = time.ticks_ms()
-    if config["role"] == "hub":          # hall.json, devices.json, journal.bin beside the config
-        root = argv[0].rpartition("/")[0]
-        root = root + "/" if root else ""
-        from firmware.routing.config import ConfigError
-        if broker is not None or "bus" not in uarts:
-            # (the hub on MQTT runs on the hall PC: hallctl's hub, beside the broker)
-            print("qms: a hub on this port runs on a bus: give it bus=PTY")
-            sys.exit(2)
-        def hub_info():
-            up = time.ticks_diff(time.ticks_ms(), start) // 1000
-            return dict(info(), id=config["id"], uptime=up)
-        try:
-            runtime = _hub_runtime(uarts["bus"], start, uarts.get("console"), hub_info,
-                                   root=root)
-        except OSError as exc:
-            print("qms: %s: cannot read the hub's hall.json and devices.json there (%s): "
-                  "provision the hub with hallctl provision" % (root or "./", exc))
-            sys.exit(2)
-        except (ValueError, ConfigError) as exc:    # a damaged hall.json or devices.json
-            print("qms: %s" % exc)
-            sys.exit(2)
-        panel.event("ready", config["id"])
-        asyncio.run(runtime.run())
-        return
-    if broker is None:
-        runtime = DeviceRuntime(config, uarts, panel, start, info=info,
-                                first_seq=config["bus_address"] * 7)
-        panel.event("ready", config["id"])
-        asyncio.run(runtime.run())
-        return
-    from firmware.mqttrun import MqttShell
-    shell = MqttShell(config, broker[0], broker[1], seed=config["bus_address"] + start)
-    runtime = DeviceRuntime(config, uarts, panel, start, info=info,
-                            first_seq=config["bus_address"] * 7, mqtt=shell)
-    panel.event("ready", config["id"])
-    was = None
-    while not panel.quit:
-        panel.poll()
-        shell.pump(runtime, time.ticks_ms())
-        if shell.online() != was:
-            was = shell.online()
-            panel.event("mqtt", was)
-        time.sleep_ms(2)
+    root = argv[0].rpartition("/")[0]
+    root = root + "/" if root else ""
+    try:
+        runtime = device(host, config, {"keys": {"virtual": 16}}, uarts, start,
+                         host.reset_cause(), broker, first_seq=config.get("bus_address", 1) * 7,
+                         root=root, console=console)
+    except OSError as exc:                  # a hub without its provisioned files
+        print("qms: %s: cannot read the hub's hall.json and devices.json there (%s): "
+              "provision the hub with hallctl provision" % (root or "./", exc))
+        sys.exit(2)
+    except (ValueError, ConfigError) as exc:     # a damaged hall.json or devices.json
+        print("qms: %s" % exc)
+        sys.exit(2)
+    print(json.dumps(["ready", config["id"]]))
+    asyncio.run(runtime.run())
 
 
 if __name__ == "__main__":

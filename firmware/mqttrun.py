@@ -1,12 +1,12 @@
-# A device on MQTT: the socket shell around MqttClient and the device runtime. The same code
-# runs on an ESP32 (after network.WLAN is connected) and on the unix port: both have socket
-# and select. The runtime's node speaks the MQTT carrier (protocol/mqttcarrier.py) and
+# A device (or the hub) on MQTT: the socket shell around MqttClient and the runtime. The same
+# code runs on an ESP32 (after network.WLAN is connected) and on the unix port: both have
+# socket and select. The runtime's node speaks the MQTT carrier (protocol/mqttcarrier.py) and
 # publishes through this shell; what the broker sends is handed to the runtime.
 import select
 import socket
 
 from firmware.mqttclient import MqttClient, DOWN, UP
-from protocol.mqtt import status_payload, status_topic
+from protocol.mqtt import hall_status_topic, status_payload, status_topic
 
 _AGAIN = (11, 35, 115)    # EAGAIN (Linux, ESP32's lwIP), EAGAIN (BSD), EINPROGRESS
 
@@ -15,13 +15,18 @@ class MqttShell:
     CONNECT_S = 3         # a connect (and TLS handshake) that hangs longer fails (watchdog: 8 s)
     PENDING_MAX = 8192    # bytes the socket has not taken yet; beyond that the link is stuck
 
-    def __init__(self, config, host, port, seed=1, store=None):
+    def __init__(self, config, host, port, seed=1, store=None, subscriptions=None, ident=None):
         # store: a file for QoS 1 publishes made while offline (config mqtt.queue_file wins).
-        hall, ident = config["hall"], config["id"]
+        # subscriptions and ident: those of the carrier (protocol.mqttcarrier) this shell serves:
+        # a device's own downlink and the hall's, under its id; the hub's, as "hub".
+        hall = config["hall"]
+        ident = ident or config["id"]
         creds = config.get("mqtt", {})
         status = status_topic(hall, ident)
-        down = "qms/%s/%s/down/#" % (hall, ident)
-        self.client = MqttClient(ident, [down, "qms/%s/all/down/#" % hall],
+        if subscriptions is None:
+            from protocol.mqttcarrier import device_subscriptions
+            subscriptions = device_subscriptions(hall, ident)
+        self.client = MqttClient(ident, subscriptions,
                                  keepalive_s=creds.get("keepalive_s", 30),
                                  user=creds.get("user"), password=creds.get("password"),
                                  will=(status, status_payload(False)),
@@ -135,3 +140,52 @@ class MqttShell:
         self.pending = data[n or 0:]
         if len(self.pending) > self.PENDING_MAX:
             self._drop(now)                      # the broker stopped reading: start over
+
+
+class HubShell:
+    """The hub on MQTT on a MicroPython board or the unix port: firmware.hubrun.HubMqtt behind
+    the same socket shell as a device, with the hall's status retained for operators
+    (hallctl status --mqtt) as the hall PC's hub keeps it."""
+    STATUS_MS = 10000
+    INFLIGHT_MAX = 64           # QoS 1 publishes held: the hub talks to every device
+
+    def __init__(self, hub, config, host, port, seed=1, store=None, watchdog=None):
+        self.hub = hub
+        self.role = hub.role
+        self.node = hub.node
+        self.hall = config["hall"]
+        self.shell = MqttShell(config, host, port, seed, store,
+                               subscriptions=hub.carrier.subscriptions(), ident="hub")
+        self.shell.client.INFLIGHT_MAX = self.INFLIGHT_MAX
+        self.watchdog = watchdog
+        self.next_status = 0
+
+    def deliver(self, topic, payload, now):
+        from firmware.hubrun import utc_now
+        self.hub.deliver(topic, payload, now, utc_now())
+
+    def step(self, now):
+        from firmware.hubrun import utc_now
+        from protocol.ticks import ticks_add, ticks_diff
+        utc = utc_now()
+        shell = self.shell
+        if not shell.online():
+            self.node.link.hold(now)            # the client keeps it: no retries meanwhile
+        for topic, payload, qos in self.hub.step(now, utc):
+            shell.publish(topic, payload, qos)
+        if shell.online() and ticks_diff(now, self.next_status) >= 0:
+            import json
+            self.next_status = ticks_add(now, self.STATUS_MS)
+            console = self.hub.console
+            info = console.info() if console is not None and console.info is not None else {}
+            shell.client.publish(hall_status_topic(self.hall),
+                                 json.dumps(self.role.hall_status(utc, info)), 1, True, now)
+        if self.watchdog is not None:
+            self.watchdog.feed()
+
+    async def run(self, period_ms=2):
+        import asyncio
+        import time
+        while True:
+            self.shell.pump(self, time.ticks_ms())
+            await asyncio.sleep_ms(period_ms)

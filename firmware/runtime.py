@@ -86,11 +86,18 @@ class DeviceRuntime:
                 if event == PRESS:
                     self.role.key(key, now)
             self.scanner.take()
-        presses = getattr(self.panel, "presses", None)
+        presses = self.panel.presses
         if presses:
             for key in presses:
                 self.role.key(key, now)
             presses.clear()
+        logins = self.panel.logins
+        if logins:
+            login = getattr(self.role, "login", None)    # (a caller's card reader)
+            for staff in logins:
+                if login is not None:
+                    login(staff, now)
+            logins.clear()
 
     def _printer(self, now):
         printer = self.uarts.get("printer")
@@ -130,12 +137,20 @@ class DeviceRuntime:
         return wait
 
     async def run(self, period_ms=5):
-        # MicroPython only (tests drive step() with their own time).
+        # The device's one loop, on either carrier (MicroPython only: tests drive step() with
+        # their own time). On MQTT the shell reads the socket, runs step() and writes.
         import asyncio
         import time
-        while not getattr(self.panel, "quit", False):
-            poll = getattr(self.panel, "poll", None)
-            if poll is not None:
-                poll()
-            self.step(time.ticks_ms())
-            await asyncio.sleep_ms(period_ms)
+        panel = self.panel
+        shell = self.mqtt
+        online = None
+        while not panel.quit:
+            panel.poll()
+            if shell is None:
+                self.step(time.ticks_ms())
+            else:
+                shell.pump(self, time.ticks_ms())
+                if shell.online() != online:
+                    online = shell.online()
+                    panel.event("mqtt", online)
+            await asyncio.sleep_ms(period_ms if shell is None else 2)

@@ -36,7 +36,7 @@ class MqttHub:
     STATUS_EVERY_S = 10          # the retained hall status for operators, this often
 
     def __init__(self, core, devices, hall, host, port=1883, user=None, password=None,
-                 tls=None, utc0=None, speed=1.0, archive=None):
+                 tls=None, utc0=None, speed=1.0, archive=None, log=None):
         # devices: the hall's device configs (id, role, bus_address, window). speed: hall seconds
         # per real second for the routing core's clock (tests run a day faster). archive: a
         # days.bin path: closed days are kept there as well as published (qms/HALL/hub/day),
@@ -62,10 +62,13 @@ class MqttHub:
         self.client.will_set(status, status_payload(False, "hub"), qos=1, retain=True)
         self.client.on_connect = self._connected
         self.client.on_message = self._message
+        self.client.on_disconnect = self._disconnected
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.host, self.port = host, port
         self.clock = HallClock(utc0, speed)
         self.connected = False
+        self.refused = None              # the broker's reason, when it refused the connection
+        self.log = log                   # optional callable(line): the broker came and went
         self.came_up = False             # connected since the last pump (paho's thread sets it)
         self.received = 0
         self.next_status = 0.0
@@ -73,6 +76,13 @@ class MqttHub:
     def _connected(self, client, userdata, flags, reason, properties=None):
         self.connected = not reason.is_failure
         self.came_up = self.connected
+        if reason.is_failure:
+            self.refused = str(reason)
+            if self.log is not None:
+                self.log("broker %s:%d refused the hub: %s" % (self.host, self.port, reason))
+            return
+        if self.log is not None:
+            self.log("broker %s:%d connected" % (self.host, self.port))
         sock = client.socket()
         if sock is not None:                 # small messages, at once (paho leaves Nagle on)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -80,6 +90,12 @@ class MqttHub:
             client.subscribe(name, qos=1)
         client.publish(status_topic(self.hall, "hub"), status_payload(True, "hub"), qos=1,
                        retain=True)
+
+    def _disconnected(self, client, userdata, flags, reason, properties=None):
+        if self.connected and self.log is not None:
+            self.log("broker %s:%d connection lost (%s): reconnecting" % (self.host, self.port,
+                                                                        reason))
+        self.connected = False
 
     def _message(self, client, userdata, message):
         self.inbox.put((message.topic, message.payload, message.retain))

@@ -154,6 +154,7 @@ class SimPanel:
         self.sim = sim
         self.device = device
         self.presses = []
+        self.logins = []
 
     def show(self, action):
         self.sim.shown(self.device, action)

@@ -61,6 +61,55 @@ class VirtualCable:
                 pass
 
 
+class VirtualBus:
+    """A multi-drop RS485 bus of pseudo-terminals: what any end writes, every other end hears,
+    as on the twisted pair. `port()` gives one more end's device path (a board's bus UART, or
+    the hall PC's USB-RS485 adapter)."""
+
+    def __init__(self):
+        self.ends = []                      # (master fd, slave fd, path)
+        self.lock = threading.Lock()
+        self.running = True
+        self.thread = threading.Thread(target=self._relay, daemon=True)
+        self.thread.start()
+
+    def port(self):
+        end = _pty()
+        with self.lock:
+            self.ends.append(end)
+        return end[2]
+
+    def _relay(self):
+        while self.running:
+            with self.lock:
+                fds = [end[0] for end in self.ends]
+            if not fds:
+                time.sleep(0.01)
+                continue
+            ready, _, _ = select.select(fds, [], [], 0.05)
+            for fd in ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    continue
+                for other in fds:
+                    if other != fd and data:
+                        try:
+                            os.write(other, data)
+                        except OSError:
+                            pass
+
+    def close(self):
+        self.running = False
+        self.thread.join(1)
+        for master, slave, _ in self.ends:
+            for fd in (master, slave):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
 class ReplBoard:
     """A board fresh from `esptool write-flash` of MicroPython: the unix port sitting at its
     REPL at one end of a virtual cable, its filesystem the directory `root`. mpremote (and so
@@ -123,17 +172,20 @@ class FakePrinter:
 class VirtualBoard:
     """One device: a MicroPython process running firmware.main on its config."""
 
-    def __init__(self, build, tmp_path, config, heapsize=None, printer=None, mqtt=None):
+    def __init__(self, build, tmp_path, config, heapsize=None, printer=None, mqtt=None,
+                 line=None):
         # mqtt: (host, port) of a broker: the device talks MQTT instead of a serial line.
+        # line: a bus's device path (VirtualBus.port()) instead of a cable of its own.
         # 192K: at 128K a caller in the real-time hall now and then raised MemoryError for a
         # 640-byte list while gc.mem_info() showed 54K free and a 3.4K free block (seen once
         # the hub's tick got faster); the role-day memory test bounds the roles themselves.
         heapsize = heapsize or "192K"
         self.config = config
-        self.cable = VirtualCable() if mqtt is None else None
+        self.cable = VirtualCable() if mqtt is None and line is None else None
         path = tmp_path / ("%s.json" % config["id"])
         path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
-        args = ["bus=" + self.cable.a_path] if mqtt is None else ["mqtt=%s:%d" % mqtt]
+        args = ["mqtt=%s:%d" % mqtt] if mqtt is not None else \
+            ["bus=" + (line or self.cable.a_path)]
         if printer is not None:
             args.append("printer=" + printer.path)
         env = dict(os.environ, MICROPYPATH=str(build) + os.pathsep + ".frozen")
@@ -143,7 +195,8 @@ class VirtualBoard:
             env=env, bufsize=0)
         self.lines = []
         self._buffer = b""
-        self.port = serial.Serial(self.cable.b_path, 115200, timeout=0) if mqtt is None else None
+        self.port = serial.Serial(self.cable.b_path, 115200, timeout=0) \
+            if self.cable is not None else None
         self.wait_for(lambda item: item[0] == "ready", 20)
 
     def press(self, key):

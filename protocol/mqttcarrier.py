@@ -20,6 +20,11 @@ def _text(value):
     return value
 
 
+def device_subscriptions(hall, device_id):
+    # A device hears its own downlink and the hall-wide one.
+    return ["%s/%s/%s/%s/#" % (ROOT, hall, device_id, DOWN), "%s/%s/%s/%s/#" % (ROOT, hall, ALL, DOWN)]
+
+
 class MqttCarrier:
     def __init__(self, node, hall, device_id, devices=None):
         # device_id: this node's id ("hub" for the hub). devices (hub only): address -> id.
@@ -39,8 +44,7 @@ class MqttCarrier:
         # and the hall-wide one.
         if self.node.is_hub:
             return ["%s/%s/+/%s/#" % (ROOT, self.hall, UP), "%s/%s/+/status" % (ROOT, self.hall)]
-        return ["%s/%s/%s/%s/#" % (ROOT, self.hall, self.id, DOWN),
-                "%s/%s/%s/%s/#" % (ROOT, self.hall, ALL, DOWN)]
+        return device_subscriptions(self.hall, self.id)
 
     def outgoing(self, now, utc=0):
         # [(topic, payload, qos)] for everything the node has to send now. Commands and

@@ -75,6 +75,7 @@ def broker(request, tmp_path):
 class Panel:
     def __init__(self):
         self.presses = []
+        self.logins = []
         self.shown = []
 
     def show(self, action):

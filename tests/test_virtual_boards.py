@@ -84,8 +84,8 @@ def test_a_service_from_key_press_to_rating_over_real_serial_links(tmp_path):
 
 @pytest.mark.micropython
 def test_the_unix_port_hub_refuses_what_it_cannot_run_in_one_line(tmp_path):
-    # The hub as a technician starts it on the unix port: without its provisioned files
-    # beside the config, or on MQTT (the hall PC's hub does that), a line and exit 2.
+    # The hub as a technician starts it on the unix port: without a carrier, without its
+    # provisioned files beside the config, or with them damaged: a line and exit 2.
     import json
     import os
     import subprocess
@@ -105,8 +105,12 @@ def test_the_unix_port_hub_refuses_what_it_cannot_run_in_one_line(tmp_path):
                               env=dict(os.environ, MICROPYPATH=str(build) + ":.frozen"))
     try:
         for args, message in (
-                (("mqtt=127.0.0.1:1883",), "qms: a hub on this port runs on a bus: give it "
-                                           "bus=PTY\n"),
+                (("printer=" + cable.a_path,), "qms: hub-1 needs its carrier: bus=PTY or "
+                                               "mqtt=HOST:PORT\n"),
+                (("mqtt=127.0.0.1:1883",), "qms: %s/: cannot read the hub's hall.json and "
+                                           "devices.json there" % hub_dir),
+                (("bus=" + cable.a_path, "lights=" + cable.a_path), "qms: lights=%s: unknown "
+                                                                   "argument" % cable.a_path),
                 (("bus=" + cable.a_path,), "qms: %s/: cannot read the hub's hall.json and "
                                            "devices.json there" % hub_dir)):
             proc = hub(*args)

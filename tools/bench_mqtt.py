@@ -70,6 +70,7 @@ def _readable(timeout):
 class Panel:
     def __init__(self):
         self.presses = []
+        self.logins = []
         self.boards = []
         self.lights = 0
 

@@ -2,11 +2,42 @@
 # status LED. Imported only on a device (boards say which pins; nothing here is hard-coded).
 import machine
 
+FW = "1.0"                      # the firmware version a device reports in its status
+
 
 def uart(spec):
     kwargs = {"baudrate": spec["baud"], "tx": spec["tx"], "rx": spec["rx"], "rxbuf": 1024}
     port = machine.UART(spec["id"], **kwargs)
+    if "de" in spec:            # an RS485 transceiver's driver enable (DE and /RE tied)
+        return Rs485(port, machine.Pin(spec["de"], machine.Pin.OUT, value=0))
     return port
+
+
+class Rs485:
+    # A UART behind a half-duplex RS485 transceiver: its driver is enabled for exactly as long
+    # as a transmission lasts (flush() returns once the last stop bit is out), so the line is
+    # free for the next device's answer as soon as we are done. Receiving needs nothing.
+    def __init__(self, port, de):
+        self.port = port
+        self.de = de
+
+    def any(self):
+        return self.port.any()
+
+    def read(self, n=None):
+        return self.port.read() if n is None else self.port.read(n)
+
+    def readinto(self, buf):
+        return self.port.readinto(buf)
+
+    def write(self, data):
+        self.de.value(1)
+        try:
+            n = self.port.write(data)
+            self.port.flush()
+        finally:
+            self.de.value(0)
+        return n
 
 
 class PinKeys:
@@ -59,6 +90,11 @@ def watchdog(timeout_ms=8000):
 
 
 
+def console(path=None):
+    # The hub's service console: the USB port (a host board's is a pseudo-terminal, `path`).
+    return Console()
+
+
 class Console:
     # The USB console as a stream the hub's service console reads without blocking.
     def __init__(self):
@@ -95,7 +131,7 @@ def info(start_ms, cause):
     import gc
     import time
     gc.collect()
-    return {"fw": "1.0", "uptime": time.ticks_diff(time.ticks_ms(), start_ms) // 1000,
+    return {"fw": FW, "uptime": time.ticks_diff(time.ticks_ms(), start_ms) // 1000,
             "free_heap": gc.mem_free(), "reset_cause": cause}
 
 
@@ -199,6 +235,9 @@ class Panel:
     # display_output), the key lights (WS2812) and the status LED. Glyphs come from the device
     # config (prepared at provisioning).
     def __init__(self, board, config):
+        self.presses = []           # (a host board's keys; an ESP32's come from keys())
+        self.logins = []            # staff sign-ins from a card reader (none on these boards)
+        self.quit = False
         self.display = display_output(board.get("display"), config.get("glyphs", {}))
         self.lights = None
         lights = board.get("key_lights")
@@ -218,6 +257,9 @@ class Panel:
             self.lights.write()
         elif kind == "show" and self.led is not None:
             self.led.value(0 if action[1] in ("out_of_paper", "printer_fault", "offline") else 1)
+
+    def event(self, *items):
+        print(items)                # (the USB console)
 
     def poll(self):
         # Called every pass: push what changed on the display.

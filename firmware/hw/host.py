@@ -33,12 +33,15 @@ class PtyUART:
         return self.file.write(data)
 
 
-class StdioPanel:
-    # Keys from stdin ("key N" presses and releases key N; "quit" stops), outputs to stdout.
-    def __init__(self):
+class Panel:
+    # The board's face: keys from stdin ("key N" presses key N, "login ID" is a staff card at
+    # the reader, "quit" stops), everything shown printed as JSON lines on stdout. The same
+    # names as firmware.hw.esp32.Panel: presses, logins, quit, poll(), show(), event().
+    def __init__(self, board=None, config=None):
         self.poller = select.poll()
         self.poller.register(sys.stdin, select.POLLIN)
         self.presses = []
+        self.logins = []
         self.quit = False
 
     def poll(self):
@@ -50,6 +53,8 @@ class StdioPanel:
             words = line.split()
             if len(words) == 2 and words[0] == "key":
                 self.presses.append(int(words[1]))
+            elif len(words) == 2 and words[0] == "login":
+                self.logins.append(words[1])
             elif words and words[0] == "quit":
                 self.quit = True
 
@@ -60,12 +65,40 @@ class StdioPanel:
         print(json.dumps(list(items)))
 
 
-class HostWatchdog:
+def console(path=None):
+    # The hub's service console: a pseudo-terminal named on the command line, or none.
+    return PtyUART(path) if path else None
+
+
+class _Watchdog:
     def feed(self):
         pass
 
 
-def info():
+def uart(spec):
+    # spec: {"path": a pseudo-terminal} (on an ESP32: the board's id, pins and baud).
+    return PtyUART(spec["path"])
+
+
+def keys(spec):
+    return None                 # (a virtual board's keys arrive through the panel)
+
+
+def watchdog(timeout_ms=8000):
+    return _Watchdog()
+
+
+def wifi(cfg, timeout_ms=20000):
+    return None                 # (the host is on the network already)
+
+
+def reset_cause():
+    return 1                    # power on: every start of a virtual board is a fresh one
+
+
+def info(start_ms, cause):
     import gc
+    import time
     gc.collect()
-    return {"fw": "host", "free_heap": gc.mem_free(), "reset_cause": 1}
+    return {"fw": "host", "uptime": time.ticks_diff(time.ticks_ms(), start_ms) // 1000,
+            "free_heap": gc.mem_free(), "reset_cause": cause}

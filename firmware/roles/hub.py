@@ -3,7 +3,7 @@
 # the time twice, ms ticks for link timing and UTC seconds for the core, and append
 # ("send", address, message dict) actions to out.
 from protocol.codes import OK, REFUSED, PRINTER, DEVICE_OFFLINE, MISBEHAVING, BUS_OUT_OF_TURN, \
-    RATE_LIMITED, NONE as BROADCAST, OPEN, IDLE, VOICE_CALL, VOICE_RECALL, RECORDED
+    RATE_LIMITED, NONE, OPEN, IDLE, VOICE_CALL, VOICE_RECALL, RECORDED
 
 _COMMANDS = {"call_next": "call_next", "recall": "recall", "start": "start", "finish": "finish",
              "no_show": "no_show", "hold": "hold", "pause": "pause", "resume": "resume",
@@ -56,6 +56,7 @@ class HubRole:
         # optional callable(now, outputs): sees every batch of the routing core's outputs
         # before the hub turns them into messages (the simulators keep the day's record so)
         self.observe = None
+        self.on_alert = None             # optional callable(kind, window, subject, value)
         if core.out:                     # what recovery found (a damaged journal): tell the hall
             self._relay(0)
 
@@ -67,6 +68,13 @@ class HubRole:
         for dev in self.devices.values():
             if dev.role == "display":
                 self._send(dev.address, msg)
+
+    def _alert(self, kind, window, service, subject, value):
+        # An alert for the hall: on every display, and to on_alert (the hall PC's log).
+        self._displays({"type": "alert", "kind": kind, "window": window, "service": service,
+                        "ticket": subject, "value": value})
+        if self.on_alert is not None:
+            self.on_alert(kind, window, subject or service, value)
 
     def message(self, src, msg, now):
         # A message from the device at bus address src, at UTC second now. Each is handled on
@@ -122,8 +130,7 @@ class HubRole:
         dev.refused = dev.refused + 1 if dev.refused < 0xFFFF else 0xFFFF
         if not dev.reported:
             dev.reported = True
-            self._displays({"type": "alert", "kind": MISBEHAVING, "window": dev.window or 0,
-                            "service": "", "ticket": dev.id[:32], "value": dev.refused})
+            self._alert(MISBEHAVING, dev.window or 0, "", dev.id[:32], dev.refused)
 
     def _handle(self, dev, src, msg, now):
         # Carry out one message; True if it was refused.
@@ -148,8 +155,7 @@ class HubRole:
             if not core.issued_by(dev.id, msg["ticket"]):
                 return True
             core.cancel(now, msg["ticket"])
-            self._displays({"type": "alert", "kind": PRINTER, "window": 0, "service": "",
-                            "ticket": msg["ticket"], "value": msg["result"]})
+            self._alert(PRINTER, 0, "", msg["ticket"], msg["result"])
             self._relay(now)
             return False
         if kind in _COMMANDS or kind in _WITH_TICKET or kind in ("transfer", "staff_login"):
@@ -215,18 +221,17 @@ class HubRole:
             elif kind == "queue":
                 open_windows = 0
                 for w in range(len(core.state)):
-                    serves = core.state[w] == 1 and o[1] in cfg.window_services[w]
+                    serves = core.state[w] == OPEN and o[1] in cfg.window_services[w]
                     open_windows += serves
-                    if serves and o[2] == 1 and core.phase[w] == 0:
+                    if serves and o[2] == 1 and core.phase[w] == IDLE:
                         self._window_state(w)          # someone waits now: tell idle staff
                 self._displays({"type": "queue_status", "service": cfg.services[o[1]][0],
                                 "waiting": o[2], "open": open_windows})
             elif kind == "alert":
-                self._displays({"type": "alert", "kind": o[1],
-                                "window": cfg.numbers[o[2]] if o[2] != 0xFF else 0,
-                                "service": cfg.services[o[3]][0] if o[3] != 0xFF else "",
-                                "ticket": core.ticket_name(o[3], o[4]) if o[4] and o[3] != 0xFF else "",
-                                "value": min(o[5], 0xFFFF)})
+                self._alert(o[1], cfg.numbers[o[2]] if o[2] != NONE else 0,
+                            cfg.services[o[3]][0] if o[3] != NONE else "",
+                            core.ticket_name(o[3], o[4]) if o[4] and o[3] != NONE else "",
+                            min(o[5], 0xFFFF))
         core.out = []
 
     def _window_state(self, w):
@@ -268,13 +273,11 @@ class HubRole:
         name = dev.id if dev is not None else "bus-%d" % address
         if dev is not None:
             dev.out_of_turn = dev.out_of_turn + 1 if dev.out_of_turn < 0xFFFF else 0xFFFF
-        self._displays({"type": "alert", "kind": BUS_OUT_OF_TURN,
-                        "window": (dev.window or 0) if dev is not None else 0, "service": "",
-                        "ticket": name[:32], "value": min(frames, 0xFFFF)})
+        self._alert(BUS_OUT_OF_TURN, (dev.window or 0) if dev is not None else 0, "", name[:32],
+                    min(frames, 0xFFFF))
 
     def _offline(self, dev):
-        self._displays({"type": "alert", "kind": DEVICE_OFFLINE, "window": dev.window or 0,
-                        "service": "", "ticket": dev.id[:32], "value": 0})
+        self._alert(DEVICE_OFFLINE, dev.window or 0, "", dev.id[:32], 0)
 
     def tick(self, now):
         self.core.out = []

@@ -62,6 +62,12 @@ def test_bad_boards_name_the_key_and_reason():
     b = _board("host")
     b["speed"] = 1
     _refused(boards.validate, b, "speed", "unknown key")
+    b = _board("esp32-devkitc-display")
+    b["display"]["kind"] = "hub12"        # validated once, then no driver: refused instead
+    _refused(boards.validate, b, "display.kind", "no driver")
+    b = _board("esp32-devkitc-dispenser")
+    b["uarts"]["bus"]["de"] = 34          # the transceiver's driver enable is an output
+    _refused(boards.validate, b, "uarts.bus.de", "input-only")
 
 
 def dispenser():

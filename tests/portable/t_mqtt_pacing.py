@@ -26,6 +26,7 @@ class Client:
 class Panel:
     def __init__(self):
         self.presses = []
+        self.logins = []
 
     def show(self, action):
         pass

@@ -7,7 +7,8 @@ Every failure the user can act on is one line on stderr, `hallctl: ...`, and exi
 import argparse
 import sys
 
-from hallctl import broker, bundle, collect, demo, flash, frame_cmd, monitor, provision, report, status
+from hallctl import broker, bundle, collect, demo, flash, frame_cmd, hub, monitor, provision, report, \
+    status
 from hallctl.errors import CommandError
 
 # (group, command) -> (module with add_arguments/run, help). Later commands join this table.
@@ -17,6 +18,8 @@ COMMANDS = {
     ("bundle", None): (bundle.Bundle, "exactly what flash copies to a device, with a manifest of hashes"),
     ("flash", None): (flash.Flash, "MicroPython, the firmware and the device's config onto a "
                                    "board, verified by hash"),
+    ("hub", None): (hub.Hub, "the hall's hub as a service on the hall PC: on the bus through a "
+                             "USB-RS485 adapter, or on the hall's broker"),
     ("status", None): (status.Status, "what the devices say of themselves: one on a port, the "
                                       "whole hall from the hub's console or the broker"),
     ("monitor", None): (monitor.Monitor, "a live view of the decoded frames on a serial line"),

@@ -172,8 +172,9 @@ def make(hall_path, ident, credentials=None, stdin_is_tty=False):
         if not network.get("mqtt_host"):
             raise CommandError("%s: network.mqtt_host: %s is on MQTT and needs the broker"
                                % (hall_path, ident))
+        account = "hub" if role == "hub" else ident      # (broker-config's accounts)
         mqtt = {"host": network["mqtt_host"], "port": network.get("mqtt_port", 1883),
-                "user": ident}
+                "user": account}
         if credentials is not None:
             path = Path(credentials) / "credentials.json"
             try:
@@ -181,10 +182,10 @@ def make(hall_path, ident, credentials=None, stdin_is_tty=False):
             except (OSError, ValueError) as exc:
                 raise CommandError("%s: cannot read: %s" % (path, getattr(exc, "strerror", exc)
                                                             or exc)) from None
-            if ident not in creds:
+            if account not in creds:
                 raise CommandError("%s: no account for %s (run hallctl broker-config again)"
-                                   % (path, ident))
-            mqtt["password"] = creds[ident]
+                                   % (path, account))
+            mqtt["password"] = creds[account]
         config["mqtt"] = mqtt
     try:
         devconfig.validate(config, where)

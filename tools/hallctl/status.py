@@ -1,9 +1,10 @@
-"""hallctl status --port PORT | --mqtt HOST[:PORT]: what the devices say of themselves.
+"""hallctl status --port PORT | --mqtt HOST[:PORT] | --data DIR: what the devices say of themselves.
 
 On a port with one device, hallctl takes the hub's place on the line: it asks for a status
 report (status_request) and polls every address (SPEC.md 2.5) until the device answers. On the
 hub's console port it sends the line `qms status` and the hub answers for the whole hall. With
---mqtt it reads the hall status the hub keeps retained on the broker (qms/HALL/hub/hall).
+--mqtt it reads the hall status the hub keeps retained on the broker (qms/HALL/hub/hall); with
+--data, the status the hall PC's hub (hallctl hub) keeps in its data directory.
 A table (role, window, online, last seen, firmware, uptime, reset cause, free heap, link
 errors, printer, RSSI), or with --json one JSON object per device.
 """
@@ -194,6 +195,7 @@ class Status:
         where = parser.add_mutually_exclusive_group(required=True)
         where.add_argument("--port", help="a device's serial port, or the hub's console")
         where.add_argument("--mqtt", metavar="HOST[:PORT]", help="the hall's broker")
+        where.add_argument("--data", metavar="DIR", help="the data directory of hallctl hub")
         parser.add_argument("--hall", help="with --mqtt: which hall (default: every hall there)")
         parser.add_argument("--user", help="with --mqtt: the broker account (its password "
                                            "from QMS_MQTT_PASSWORD)")
@@ -204,6 +206,9 @@ class Status:
 
     @staticmethod
     def run(args, stdin, stdout):
+        if args.data:
+            show_hall(data_status(args.data), args.json, stdout)
+            return 0
         if args.mqtt:
             halls = mqtt_status(args.mqtt, args.hall, args.user, args.timeout)
             for doc in halls:
@@ -242,6 +247,41 @@ def show_hall(doc, as_json, stdout):
     table(rows, HALL_COLUMNS, stdout)
     for line in troubles(doc):
         stdout.write("! %s\n" % printable(line))
+
+
+STALE_S = 30       # hallctl hub rewrites its status every 5 s
+
+
+def data_status(directory):
+    """The hall as hallctl hub last wrote it in its data directory; a hub that stopped or has
+    not written for STALE_S is said so on stderr (the table is what it knew then)."""
+    import sys
+    from pathlib import Path
+    path = Path(directory) / "status.json"
+    try:
+        raw = path.read_bytes()
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        raise CommandError("%s: no hub status here (is hallctl hub running with --data %s?)"
+                           % (path, directory)) from None
+    except OSError as exc:
+        raise CommandError("%s: cannot read: %s" % (path, exc.strerror)) from None
+    doc = hall_document(raw)
+    if doc is None:
+        raise CommandError("%s: not a hub's status document" % path)
+    hub = doc.get("hub") if isinstance(doc.get("hub"), dict) else {}
+    if hub.get("stopped"):
+        sys.stderr.write("hallctl: %s: the hub stopped %s ago; this is the hall as it left it\n"
+                         % (directory, _ago(age)))
+    elif age > STALE_S:
+        sys.stderr.write("hallctl: %s: the hub has not written for %s (is it running?)\n"
+                         % (directory, _ago(age)))
+    return doc
+
+
+def _ago(seconds):
+    seconds = int(max(seconds, 0))
+    return "%d s" % seconds if seconds < 120 else "%d min" % (seconds // 60)
 
 
 def mqtt_status(target, hall, user, timeout):
