@@ -98,6 +98,12 @@ def validate(doc, source="config.json"):
     return doc
 
 
+def link_address(doc):
+    # The device's address on its link: its bus address; on MQTT, where the topic names the
+    # device and the hub numbers its links itself (hubrun.hub_devices), any valid one.
+    return doc.get("bus_address") or 1
+
+
 def redacted(doc):
     # A copy with every secret replaced, at any depth: for status output and logs.
     if isinstance(doc, dict):

@@ -172,7 +172,7 @@ def host_main(argv):
     root = root + "/" if root else ""
     try:
         runtime = device(host, config, {"keys": {"virtual": 16}}, uarts, start,
-                         host.reset_cause(), broker, first_seq=config.get("bus_address", 1) * 7,
+                         host.reset_cause(), broker, first_seq=devconfig.link_address(config) * 7,
                          root=root, console=console)
     except OSError as exc:                  # a hub without its provisioned files
         print("qms: %s: cannot read the hub's hall.json and devices.json there (%s): "

@@ -38,7 +38,8 @@ class DeviceRuntime:
         self.scanner = KeyScanner(16) if keys is not None else None
         self.watchdog = watchdog
         self.role = make_role(config, now)
-        self.node = Node(config["bus_address"], self.role, config["role"], now, info=info,
+        from firmware.devconfig import link_address
+        self.node = Node(link_address(config), self.role, config["role"], now, info=info,
                          first_seq=first_seq, mastered=mqtt is None)
         self.mqtt = mqtt
         self.carrier = None

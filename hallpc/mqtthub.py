@@ -48,7 +48,8 @@ class MqttHub:
             self.archive = DayArchive(FileStorage(str(archive)), keep=10000)
         core.on_day_closed = self._day_closed
         self.hub = HubMqtt(core, devices, hall, 0)
-        self.hub.role.log = logging.getLogger("hallqms.hub").warning
+        self.role = self.hub.role
+        self.role.log = logging.getLogger("hallqms.hub").warning
         self.inbox = queue.Queue()
         # A persistent session: what devices send while the hub is away (restarting, or
         # reconnecting after the broker restarted) waits at the broker (SPEC.md 3.5).

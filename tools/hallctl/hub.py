@@ -77,7 +77,7 @@ class Hub:
         from hallctl.files import make_dir
         from hallpc.service import DataError, HubService
 
-        if args.bus is None and (args.credentials or args.ca):
+        if args.mqtt is None and (args.credentials or args.ca):
             raise CommandError("--%s: only with --mqtt" % ("credentials" if args.credentials
                                                            else "ca"))
         if args.mqtt is not None and args.baud is not None:
@@ -99,14 +99,14 @@ class Hub:
         data = Path(args.data)
         if data.exists() and not data.is_dir():
             raise CommandError("%s: not a directory" % data)
-        make_dir(data, 0o750)
         port = None
-        if args.bus:
+        if args.bus:                            # (before anything is made: a wrong port)
             from hallctl.status import open_port
             port = open_port(args.bus, args.baud or 115200)
         try:
+            make_dir(data, 0o750)
             service = HubService(hall, devices, data, _log)
-        except DataError as exc:
+        except (DataError, CommandError) as exc:
             if port is not None:
                 port.close()
             raise CommandError(str(exc)) from None
