@@ -118,3 +118,30 @@ def test_a_damaged_journal_is_said_and_the_hub_goes_on(tmp_path, bus):
     names = sorted(p.name for p in data.iterdir())
     assert [n for n in names if not n.startswith("journal.bin.damaged")] == [
         "hub.lock", "journal.bin", "operator-notes.txt", "status.json"], names
+
+
+def test_the_shipped_systemd_unit_runs_the_hub_as_documented():
+    # The unit's command line is one hallctl accepts, its data directory is the one systemd
+    # makes for it, and systemd itself finds nothing wrong but the program not being installed.
+    import configparser
+    import shlex
+    import shutil
+    import subprocess
+    from pathlib import Path
+    from hallctl.cli import build_parser
+    unit = Path(__file__).resolve().parents[1] / "tools" / "systemd" / "qms-hub.service"
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string(unit.read_text())
+    argv = shlex.split(parser["Service"]["ExecStart"])
+    assert argv[0].endswith("/hallctl") and argv[1] == "hub"
+    args = build_parser().parse_args(argv[1:])
+    assert args.data == "/var/lib/" + parser["Service"]["StateDirectory"]
+    assert parser["Service"]["KillSignal"] == "SIGTERM"
+    assert parser["Service"]["RestartPreventExitStatus"] == "2"   # a user's mistake: no loop
+    if shutil.which("systemd-analyze"):
+        proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
+                              text=True, timeout=60)
+        complaints = [line for line in (proc.stdout + proc.stderr).splitlines()
+                      if line.strip() and "is not executable" not in line]
+        assert complaints == [], complaints
