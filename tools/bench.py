@@ -1,6 +1,6 @@
 """Benchmarks: figures and ratios measured in one run, printed (or as one JSON object).
 
-    python tools/bench.py protocol|routing|firmware|sim|mqtt|faults [--json]
+    python tools/bench.py protocol|routing|firmware|sim|mqtt|faults|hallpc [--json]
 """
 import argparse
 import json
@@ -221,6 +221,14 @@ def bench_sim():
     }
 
 
+def bench_hallpc():
+    """The hall PC's hub (hallctl hub, as systemd runs it): call-to-board latency on one bus of
+    64 devices, and sustained events per second on MQTT with 100 devices."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import bench_hallpc
+    return bench_hallpc.run()
+
+
 def bench_mqtt():
     """MQTT on a real Mosquitto: call-to-board latency with 100 devices, sustained events/s."""
     sys.path.insert(0, str(ROOT / "tools"))
@@ -283,7 +291,8 @@ def bench_faults():
 
 
 BENCHES = {"protocol": bench_protocol, "routing": bench_routing, "firmware": bench_firmware,
-           "sim": bench_sim, "mqtt": bench_mqtt, "faults": bench_faults}
+           "sim": bench_sim, "mqtt": bench_mqtt, "faults": bench_faults,
+           "hallpc": bench_hallpc}
 
 
 def main(argv=None):

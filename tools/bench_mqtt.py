@@ -1,5 +1,5 @@
 """The MQTT benchmark (tools/bench.py mqtt): a real Mosquitto on loopback, the hub on CPython
-(hallctl.mqtthub, its own process), and 100 devices (50 callers, 50 evaluators) in this
+(hallpc.mqtthub, its own process), and 100 devices (50 callers, 50 evaluators) in this
 process, each the real role, node, MQTT carrier and MQTT client on its own socket.
 
     python tools/bench_mqtt.py hub PORT WINDOWS     (the hub process; the bench starts it)
@@ -81,10 +81,86 @@ class Panel:
             self.lights = action[1]
 
 
+class Fleet:
+    """bench_mqtt's 100 devices, each the real role, runtime, MQTT carrier and client on its
+    own socket to the broker at `port`; every evaluator rates what it is asked to."""
+
+    def __init__(self, port, windows, seed=1):
+        from firmware.mqttrun import MqttShell
+        from firmware.runtime import DeviceRuntime
+        self.boards = []
+        for k, cfg in enumerate(devices(windows)):
+            panel = Panel()
+            shell = MqttShell(cfg, "127.0.0.1", port, seed=k + seed)
+            runtime = DeviceRuntime(cfg, {}, panel, _ms(), mqtt=shell)
+            self.boards.append((cfg, panel, shell, runtime))
+        self.callers = [b for b in self.boards if b[0]["role"] == "caller"]
+        self.rated = 0
+
+    def pump(self):
+        now = _ms()
+        for cfg, panel, shell, runtime in self.boards:
+            shell.pump(runtime, now)
+            if cfg["role"] == "evaluator" and panel.lights == 31:
+                panel.lights = 0
+                panel.presses.append(0)             # 非常满意
+                self.rated += 1
+
+    def online(self, seconds=20):
+        deadline = time.monotonic() + seconds
+        while not all(b[2].online() for b in self.boards) and time.monotonic() < deadline:
+            self.pump()
+        settle = time.monotonic() + 1
+        while time.monotonic() < settle:
+            self.pump()
+
+    def sustained(self, seconds):
+        # Every caller runs next / start / finish as fast as its board shows the result of the
+        # last key (staff read the board before the next key), and every evaluator rates;
+        # count the events, drain, and count what the links never got acknowledged.
+        state = {id(b): 0 for b in self.callers}
+        for b in self.callers:
+            b[1].boards.clear()
+        t0 = time.monotonic()
+        events = 0
+        rated_before = self.rated
+        while time.monotonic() - t0 < seconds:
+            self.pump()
+            for b in self.callers:
+                panel = b[1]
+                if state[id(b)] and not panel.boards:
+                    continue                             # the board has not answered yet
+                panel.boards.clear()
+                panel.presses.append((0, 2, 3)[state[id(b)] % 3])
+                state[id(b)] += 1
+                events += 1
+        elapsed = time.monotonic() - t0
+        events += self.rated - rated_before              # ratings are events too
+        drain = time.monotonic() + 5
+        while time.monotonic() < drain and any(b[3].node.link.in_flight() for b in self.boards):
+            self.pump()
+        lost = sum(b[3].node.link.stats["give_ups"] + b[3].node.link.in_flight()
+                   for b in self.boards)
+        return {"events_per_s": round(events / elapsed), "lost": lost,
+                "devices": len(self.boards)}
+
+    def close(self):
+        for b in self.boards:
+            b[2]._close()
+
+
+def sustained(port, windows=50, seconds=10):
+    """The sustained phase alone, against whichever hub serves the broker at `port`."""
+    fleet = Fleet(port, windows)
+    fleet.online()
+    try:
+        return fleet.sustained(seconds)
+    finally:
+        fleet.close()
+
+
 def run(windows=50, calls=300, seconds=10):
     sys.path.insert(0, str(ROOT / "tools"))
-    from firmware.mqttrun import MqttShell
-    from firmware.runtime import DeviceRuntime
     from hallctl.localbroker import LocalBroker
     work = tempfile.mkdtemp()
     broker = LocalBroker(work)
@@ -92,32 +168,9 @@ def run(windows=50, calls=300, seconds=10):
     hub = subprocess.Popen([sys.executable, os.environ.get("BENCH_HUB", __file__), "hub", str(broker.port), str(windows)],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert hub.stdout.readline().strip() == "ready"
-    boards = []
-    for k, cfg in enumerate(devices(windows)):
-        panel = Panel()
-        shell = MqttShell(cfg, "127.0.0.1", broker.port, seed=k + 1)
-        runtime = DeviceRuntime(cfg, {}, panel, _ms(), mqtt=shell)
-        boards.append((cfg, panel, shell, runtime))
-    callers = [b for b in boards if b[0]["role"] == "caller"]
-    evaluators = {b[0]["window"]: b for b in boards if b[0]["role"] == "evaluator"}
-
-    rated = [0]
-
-    def pump():
-        now = _ms()
-        for cfg, panel, shell, runtime in boards:
-            shell.pump(runtime, now)
-            if cfg["role"] == "evaluator" and panel.lights == 31:
-                panel.lights = 0
-                panel.presses.append(0)             # 非常满意
-                rated[0] += 1
-
-    deadline = time.monotonic() + 20
-    while not all(b[2].online() for b in boards) and time.monotonic() < deadline:
-        pump()
-    settle = time.monotonic() + 1
-    while time.monotonic() < settle:
-        pump()
+    fleet = Fleet(broker.port, windows)
+    fleet.online()
+    pump = fleet.pump
 
     def serve(board, wait=2.0):
         # next, then start and finish once the board shows the call; returns the latency.
@@ -138,57 +191,31 @@ def run(windows=50, calls=300, seconds=10):
 
     latencies = []
     for k in range(calls):
-        ms = serve(callers[k % len(callers)])
+        ms = serve(fleet.callers[k % len(fleet.callers)])
         if ms is not None:
             latencies.append(ms)
     for _ in range(200):
         pump()
-
-    # Sustained: every caller runs next / start / finish as fast as its board shows the
-    # result of the last key (staff read the board before the next key), and every evaluator
-    # rates; count the events the hub took, check that none was lost.
-    state = {id(b): 0 for b in callers}
-    for b in callers:
-        b[1].boards.clear()
-    sent_before = sum(b[3].node.link.stats["sent"] for b in boards)
-    t0 = time.monotonic()
-    events = 0
-    rated_before = rated[0]
-    while time.monotonic() - t0 < seconds:
-        pump()
-        for b in callers:
-            panel = b[1]
-            if state[id(b)] and not panel.boards:
-                continue                             # the board has not answered yet
-            panel.boards.clear()
-            panel.presses.append((0, 2, 3)[state[id(b)] % 3])
-            state[id(b)] += 1
-            events += 1
-    elapsed = time.monotonic() - t0
-    events += rated[0] - rated_before                # ratings are events too
-    drain = time.monotonic() + 5
-    while time.monotonic() < drain and any(b[3].node.link.in_flight() for b in boards):
-        pump()
-    for b in boards:
-        b[2]._close()
+    sent_before = sum(b[3].node.link.stats["sent"] for b in fleet.boards)
+    figures = fleet.sustained(seconds)
+    fleet.close()
     away = away_phase(broker.port, windows)
     hub.stdin.write("stop\n")
     hub.stdin.flush()
     report = json.loads(hub.stdout.readline())
     hub.wait(10)
     broker.stop()
-    give_ups = sum(b[3].node.link.stats["give_ups"] for b in boards)
-    unacked = sum(b[3].node.link.in_flight() for b in boards)
     latencies.sort()
     return {
         "call_to_display_ms_p99_100dev": _p99(latencies, 1),
         "call_to_display_ms_p50_100dev": round(latencies[len(latencies) // 2], 1),
         "calls_measured": len(latencies),
-        "events_per_s_sustained": round(events / elapsed),
-        "events_lost": give_ups + unacked + report["overflow"],
+        "events_per_s_sustained": figures["events_per_s"],
+        "events_lost": figures["lost"] + report["overflow"],
         "hub_messages_received": report["received"],
-        "devices": len(boards),
-        "device_sent_during_run": sum(b[3].node.link.stats["sent"] for b in boards) - sent_before,
+        "devices": figures["devices"],
+        "device_sent_during_run": sum(b[3].node.link.stats["sent"] for b in fleet.boards)
+        - sent_before,
         **away,
     }
 

@@ -65,6 +65,9 @@ class Hub:
         carrier.add_argument("--bus", metavar="DEVICE", help="the USB-RS485 adapter's port")
         carrier.add_argument("--mqtt", metavar="HOST[:PORT]", help="the hall's broker")
         parser.add_argument("--baud", type=int, default=None, help="with --bus (default 115200)")
+        parser.add_argument("--latency-ms", type=int, default=None,
+                            help="with --bus: the USB adapter's latency in ms (default: 2 when "
+                                 "its driver takes low-latency mode, else 16, FTDI's default)")
         parser.add_argument("--credentials", metavar="DIR",
                             help="with --mqtt: broker-config's directory (the hub's password)")
         parser.add_argument("--ca", metavar="FILE", help="with --mqtt: the broker's CA (TLS)")
@@ -82,6 +85,10 @@ class Hub:
                                                            else "ca"))
         if args.mqtt is not None and args.baud is not None:
             raise CommandError("--baud: only with --bus")
+        if args.mqtt is not None and args.latency_ms is not None:
+            raise CommandError("--latency-ms: only with --bus")
+        if args.latency_ms is not None and not 0 <= args.latency_ms <= 100:
+            raise CommandError("--latency-ms: expected 0..100, got %d" % args.latency_ms)
         if args.baud is not None and not 1200 <= args.baud <= 4000000:
             raise CommandError("--baud: expected 1200..4000000, got %d" % args.baud)
         doc = read_hall(args.hall)
@@ -118,8 +125,19 @@ class Hub:
         signal.signal(signal.SIGINT, stop)
         try:
             if port is not None:
-                from hallpc.serialhub import SerialHub
-                hub = SerialHub(service.core, devices, port, baud=args.baud or 115200)
+                from hallpc.serialhub import LATENCY_MS, LOW_LATENCY_MS, SerialHub, \
+                    adapter_timing, low_latency
+                latency = args.latency_ms
+                if latency is None:
+                    if low_latency(port):
+                        latency = LOW_LATENCY_MS
+                    else:
+                        latency = LATENCY_MS
+                        _log("%s: no low-latency mode: the bus is polled for a %d ms adapter "
+                             "(set its latency_timer to 1 and give --latency-ms 2; README)"
+                             % (args.bus, LATENCY_MS))
+                hub = SerialHub(service.core, devices, port, baud=args.baud or 115200,
+                                **adapter_timing(latency))
                 service.serve(hub, lambda: stopping)
                 port.close()
             else:
