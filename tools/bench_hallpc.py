@@ -32,19 +32,15 @@ def _tz_for_mid_morning():
 
 
 def routing(windows):
-    return {"hall": HALL,
-            "services": [{"prefix": "A", "name": "社保", "open": "00:00", "close": "23:59",
-                          "quota": 9999, "service_min": 5}],
-            "windows": [{"number": n, "services": ["A"], "evaluator": "eval-%d" % n}
-                        for n in range(1, windows + 1)],
-            "staff": {"S%d" % n: "员工%d" % n for n in range(1, windows + 1)},
-            "rules": {"tz_offset_min": _tz_for_mid_morning()}}
+    # bench_mqtt's hall, its clock at mid-morning (the hall PC's hub runs on the real time)
+    sys.path.insert(0, str(ROOT / "tools"))
+    import bench_mqtt
+    return dict(bench_mqtt.hall_doc(windows), rules={"tz_offset_min": _tz_for_mid_morning()})
 
 
 def bus_devices(windows):
     # One address plan for a bus hall: dispensers from 1, displays from 20, callers from 32,
     # evaluators from 128 (as the simulator's fleet).
-    texts = None
     from hallpc.texts import printer_texts
     texts = printer_texts("服务大厅", {"A": ("社保", [])})
     out = [{"id": "disp-1", "role": "dispenser", "hall": HALL, "board": "host", "bus_address": 1,
