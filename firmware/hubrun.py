@@ -1,17 +1,52 @@
 # The hub's loop on an ESP32 (or the unix port): one bus UART mastered by protocol.bus, the hub
 # role and its node, the routing core's timers once a second. UTC comes from the RTC (set by
 # NTP or by hand).
-from firmware.node import Node
+from firmware.node import Endpoint
+from protocol.schema import HUB, BROADCAST
+from protocol.ticks import ticks_add, ticks_diff
 from firmware.roles.hub import HubRole
 from protocol.bus import BusMaster
+from firmware.clock import utc_now
 
-UNIX_FROM_2000 = 946684800     # some MicroPython ports count time from 2000-01-01
 
+class HubNode(Endpoint):
+    is_hub = True
+    TIME_SYNC_MS = 60000         # the hall's clock broadcast
+    PER_DEVICE_MAX = 16          # the hub's must-deliver messages held for any one device
 
-def utc_now():
-    # UTC seconds since 1970, whichever epoch this port's time.time() counts from.
-    import time
-    return int(time.time()) + (UNIX_FROM_2000 if time.gmtime(0)[0] == 2000 else 0)
+    def __init__(self, role, now, queue_max=None, rto_ms=100, first_seq=0):
+        # role: a firmware.roles.hub.HubRole (message(msg, utc, src), clock(utc)).
+        # queue_max: must-deliver messages held at once (room for every device).
+        Endpoint.__init__(self, HUB, role, "hub", now, rto_ms, first_seq, queue_max,
+                          self.PER_DEVICE_MAX)
+        self.next_status = ticks_add(now, 500)
+
+    def sync_soon(self, now):
+        # Broadcast the hall's clock at the next pass (a device came online).
+        self.next_status = now
+
+    def _control(self, src, type_id, payload, now):
+        return False                # the hub takes no orders from its devices' link
+
+    def _role_time(self, now, utc):
+        return utc                  # the hub's role works in the hall's UTC seconds
+
+    def _overflowed(self, type_id, payload):
+        pass                        # counted; a device is shown the whole truth when back
+
+    def _send_action(self, action, now):
+        self.send(action[1], action[2], now)
+
+    def _link_event(self, event, now):
+        pass
+
+    def _due(self, now):
+        return self.link.poll(now)
+
+    def _timers(self, now, utc):
+        if ticks_diff(now, self.next_status) >= 0:       # the hall's clock, for every device
+            self.next_status = ticks_add(now, self.TIME_SYNC_MS)
+            self.send(BROADCAST, self.role.clock(utc), now)
 
 
 class HubConsole:
@@ -121,7 +156,7 @@ class Hub:
         # console: a stream (any/readinto/write) for hallctl status, or None.
         self.devices = hub_devices(devices)
         self.role = HubRole(core, self.devices)
-        self.node = Node(0, self.role, "hub", now, queue_max=max(64, 8 * len(self.devices)))
+        self.node = HubNode(self.role, now, queue_max=max(64, 8 * len(self.devices)))
         self.node.peers = set(d["bus_address"] for d in self.devices)
         self.console = HubConsole(console, self.role, info) if console is not None else None
         self.last_second = -1
@@ -205,7 +240,7 @@ class HubMqtt(Hub):
     def connected(self, ms):
         # The broker connection came (back): send the hall's clock to every device now, so
         # each hears the hub at once and sends what it kept for it while the hub was away.
-        self.node.next_status = ms
+        self.node.sync_soon(ms)
 
     def deliver(self, topic, payload, ms, utc, retain=False):
         return contained(self.role, self.carrier.incoming, topic, payload, ms, utc, retain)

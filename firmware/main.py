@@ -47,12 +47,12 @@ def device(hw, config, board, uarts, start, cause, broker=None, first_seq=0, sto
     # (host, port) when the device is on MQTT (chosen by its config on an ESP32, by the
     # command line on the unix port); console: where a hub answers `qms status` (hw.console).
     # Returns the runtime whose run() is its one loop.
-    from firmware.hubrun import utc_now
     if broker is not None:
         hw.wifi(config.get("wifi") or {})
         uarts.pop("bus", None)
     watchdog = hw.watchdog()
     if config["role"] == "hub":
+        from firmware.clock import utc_now
         return _hub(config, start, utc_now(), root=root, bus=uarts.get("bus"), broker=broker,
                     console=hw.console(console),
                     info=lambda: dict(hw.info(start, cause), id=config["id"]),

@@ -1,59 +1,56 @@
-# A device (or the hub) on the serial bus, sans-IO: a role with its link, stream decoder and
-# frame encoder. feed() takes bytes from the line; transmit() gives the bytes to write; the
-# role's other actions (print, board, voice, screen...) are left in `hardware` for the shell.
-# On a mastered bus (RS485, SPEC.md 2.5) a device speaks only when a poll from the hub covers
-# its address; the hub's side is protocol.bus.BusMaster. Status goes out every STATUS_MS; a
-# device that has something to say and hears nothing from the hub for HUB_SILENT_MS tells its
-# role (hub_lost), and recovers by itself when the hub is heard again.
+# Link endpoints, sans-IO. Endpoint is blind to the role behind it: the link (sequence
+# numbers, acks, retransmission), a stream decoder for a serial line, and the role's "send"
+# actions turned into link packets. It is the interface the carriers take:
+# protocol.bus.BusMaster (the hub on a serial line) and protocol.mqttcarrier.MqttCarrier (any
+# node on the broker) use only
+#
+#   address, is_hub, role, link, decoder, hardware, frame_hook
+#   feed(data, now, utc=0, decoder=None)    bytes from a serial line
+#   receive(src, dst, seq, flags, type_id, payload, digest, now, utc=0)   one intact message
+#   send(dst, msg, now)                     a message for the link (dropped and counted when full)
+#   packets(now, utc=0)                     the link packets due now
+#   transmit(now, utc=0)                    the same, framed, for a serial line
+#
+# The role gets message(msg, now, src) for every message the link delivers, and leaves its
+# actions in role.out: ("send", ...) goes to the link, anything else to `hardware` for the
+# shell (print, board, voice, screen...).
+#
+# DeviceNode is a device's side. On a mastered bus (RS485, SPEC.md 2.5) it speaks only when a
+# poll from the hub covers its address; status goes out every STATUS_MS; a device that has
+# something to say and hears nothing from the hub for HUB_SILENT_MS tells its role (hub_lost),
+# keeps what it must deliver, and recovers by itself when the hub is heard again. The hub's
+# side, firmware.hubrun.HubNode (room for every device, the hall's clock), is never loaded on a
+# device.
 from protocol.codec import decode_payload, encode_payload
 from protocol.frame import FRAME, REJECTED, StreamDecoder, encode_frame
 from protocol.errors import QueueFull
 from protocol.link import Link, GAVE_UP
-from protocol.codes import NAK_UNKNOWN_TYPE, NAK_BAD_PAYLOAD, NAK_NEWER_VERSION, POLL, \
-    STATUS_REQUEST, BUS_QUIET, FLAG_ACK_REQ, ROLE_HUB, ROLE_DISPENSER, ROLE_CALLER, ROLE_EVALUATOR, \
+from protocol.codes import NAK_UNKNOWN_TYPE, NAK_BAD_PAYLOAD, NAK_NEWER_VERSION, FLAG_ACK_REQ, \
+    POLL, STATUS_REQUEST, BUS_QUIET, ROLE_HUB, ROLE_DISPENSER, ROLE_CALLER, ROLE_EVALUATOR, \
     ROLE_DISPLAY
 from protocol.schema import HUB, BROADCAST, must_deliver
 from protocol.ticks import ticks_add, ticks_diff
 
-ROLE_CODES = {"hub": ROLE_HUB, "dispenser": ROLE_DISPENSER, "caller": ROLE_CALLER,
-              "evaluator": ROLE_EVALUATOR, "display": ROLE_DISPLAY}
 _NAKS = {"unknown_type": NAK_UNKNOWN_TYPE, "bad_payload": NAK_BAD_PAYLOAD,
          "newer_version": NAK_NEWER_VERSION}
 
 
-class Node:
-    STATUS_MS = 30000            # status period (spread by address so devices do not clash)
-    PARK_MAX = 16                # undelivered must-deliver messages kept for the hub's return
-    HUB_SILENT_MS = 5000         # wanting to talk this long without hearing the hub: lost
-    TIME_SYNC_MS = 60000         # the hub's clock broadcast
-    PER_DEVICE_MAX = 16          # the hub's must-deliver messages held for any one device
+class Endpoint:
+    is_hub = False
 
-    def __init__(self, address, role, role_name, now, info=None, rto_ms=100, first_seq=0,
-                 mastered=True, queue_max=None):
-        # queue_max: must-deliver messages held at once (a hub needs room for every device).
-        # mastered: a device on a polled bus speaks only when polled (the hub ignores it).
+    def __init__(self, address, role, role_name, now, rto_ms=100, first_seq=0, queue_max=None,
+                 per_dst_max=None):
         self.address = address
         self.role = role
         self.role_name = role_name
-        self.is_hub = address == HUB
-        self.mastered = mastered and not self.is_hub
         self.link = Link(address, first_seq=first_seq, rto_ms=rto_ms, queue_max=queue_max,
-                         per_dst_max=self.PER_DEVICE_MAX if self.is_hub else None)
+                         per_dst_max=per_dst_max)
         self.decoder = StreamDecoder()
         self.hardware = []
-        self.info = info            # callable -> dict(fw, uptime, reset_cause, free_heap, rssi)
-        self.next_status = ticks_add(now, 500 + self._spread())
-        self.heard_hub = now
-        self.hub_online = True
-        self.want_since = None      # since when we have had something to send
-        self.parked = []            # (type id, payload) the link gave up on, sent again later
         self.overflow = 0           # messages the link had no room for
-        self.granted = 0            # polled: 1 answer, 2 resend what is unacknowledged, 4 always
-        self.polled_alone = False   # the last poll named this device alone
-        self.quiet_until = None     # told by the bus master to speak only when polled alone
         self.frame_hook = None      # callable(src, now) for each intact frame (the bus master)
-        self.peers = None           # (the hub) the addresses of its devices: nobody else's
-        self.strangers = 0          # frames are taken, acknowledged or answered
+        self.peers = None           # the addresses allowed to talk to us (None: anyone)
+        self.strangers = 0          # frames from others, counted and dropped
         self.log = None             # optional callable(text) for a monitor
 
     # ---- incoming -------------------------------------------------------------------------
@@ -96,43 +93,14 @@ class Node:
     def receive(self, src, dst, seq, flags, type_id, payload, digest, now, utc=0):
         # One intact message from any carrier (a frame, or an MQTT publish); digest tells
         # retransmissions apart from new messages that reuse a sequence number.
-        if not self.is_hub and src == HUB:
-            self.heard_hub = now
-            if self.parked:
-                for parked_type, parked in self.parked:
-                    self.link.send(HUB, parked_type, parked, True, now)
-                self.parked = []
-            if not self.hub_online:
-                self.hub_online = True
-                # back: report soon, each device at its own moment (all came back together)
-                self.next_status = ticks_add(now, self._spread())
-                if hasattr(self.role, "hub_back"):
-                    self.role.hub_back(now)
-        if type_id == POLL and src == HUB:
-            self.polled_alone = len(payload) == 3 and payload[0] == payload[1] == self.address
-            if len(payload) == 3 and payload[0] <= self.address <= payload[1]:
-                if payload[0] == payload[1]:
-                    self.granted = 7                # for us alone: resend, and always answer
-                elif self.wants_turn(now, payload[2]):
-                    self.granted = 3 if payload[2] else 1
-            return
-        if type_id == STATUS_REQUEST and src == HUB:
-            self.next_status = now                  # (hallctl status): report at the next turn
-            return
-        if type_id == BUS_QUIET and src == HUB:
-            if len(payload) == 4:
-                ms = (payload[0] << 24) | (payload[1] << 16) | (payload[2] << 8) | payload[3]
-                self.quiet_until = ticks_add(now, min(ms, 600000))
+        if self._control(src, type_id, payload, now):
             return
         if not self.link.receive(src, dst, seq, flags, type_id, payload, digest, now):
             return
         msg = decode_payload(type_id, payload, 0, len(payload), True)
         if self.log is not None:
             self.log("rx %d->%d %s" % (src, dst, msg))
-        if self.is_hub:
-            self.role.message(src, msg, utc)
-        else:
-            self.role.message(msg, now)
+        self.role.message(msg, self._role_time(now, utc), src)
 
     # ---- outgoing -------------------------------------------------------------------------
 
@@ -143,54 +111,17 @@ class Node:
                            now)
         except QueueFull:
             # The peer has not acknowledged QUEUE_MAX messages: it is gone or far behind.
-            # Count it and carry on; a hub shows a device the whole truth again when it
-            # comes back, and a device keeps what it must deliver in `parked`.
             self.overflow += 1
-            if not self.is_hub and len(self.parked) < self.PARK_MAX:
-                self.parked.append((type_id, payload))
+            self._overflowed(type_id, payload)
 
     def packets(self, now, utc=0):
         # The link packets due now (new ones, acks, retransmissions), after the role's
-        # actions and the node's own timers have been turned into messages.
+        # actions and the endpoint's own timers have been turned into messages.
         self._collect(now)
-        if self.is_hub:
-            if ticks_diff(now, self.next_status) >= 0:   # the hall's clock, for every device
-                self.next_status = ticks_add(now, self.TIME_SYNC_MS)
-                self.send(BROADCAST, {"type": "time_sync", "utc": utc,
-                                      "tz_min": self.role.core.cfg.tz_offset_s // 60}, now)
-        else:
-            self._housekeeping(now)
+        self._timers(now, utc)
         for event in self.link.take_events():
-            if event[0] == GAVE_UP and not self.is_hub:
-                # Not delivered (the hub is away): keep it for when the hub is back, so a
-                # ticket request, print result or rating is late but never lost.
-                if len(self.parked) < self.PARK_MAX and event[5] == 0:
-                    self.parked.append((event[3], event[4]))
-                if hasattr(self.role, "gave_up"):
-                    msg = decode_payload(event[3], event[4], 0, len(event[4]))
-                    self.role.gave_up(msg, now)
-                    self._collect(now)
-        if self.mastered:
-            granted = self.granted
-            self.granted = 0
-            if not granted:
-                return ()
-            if self.quiet_until is not None:
-                # Told that we spoke out of turn: until the time is up, only a poll that names
-                # us alone lets us talk. Checked apart from the grant, so that a fault there
-                # cannot take the whole bus.
-                if ticks_diff(self.quiet_until, now) <= 0:
-                    self.quiet_until = None
-                elif not self.polled_alone:
-                    return ()
-            if granted & 2:                              # the hub missed our last answer
-                self.link.resend_unacked()
-            packets = self.link.poll(now)
-            if not packets and granted & 4:              # a poll for us alone: answer it
-                self.send(HUB, {"type": "heartbeat", "uptime": self._info().get("uptime", 0)}, now)
-                packets = self.link.poll(now)
-            return packets
-        return self.link.poll(now)
+            self._link_event(event, now)
+        return self._due(now)
 
     def transmit(self, now, utc=0):
         # Bytes to write now (a transmission starts with 0x00), or b"".
@@ -203,9 +134,146 @@ class Node:
         return bytes(out)
 
     def wants_turn(self, now, resend=False):
-        # A device with something to send (a poll covering it would be answered); with
-        # resend, also one still waiting for an acknowledgement.
+        # Something to send (a poll covering us would be answered); with resend, also
+        # something still waiting for an acknowledgement.
         return self.link.next_due(now) == 0 or (resend and self.link.in_flight() > 0)
+
+    def _collect(self, now):
+        for action in self.role.out:
+            if action[0] == "send":
+                self._send_action(action, now)
+            else:
+                self.hardware.append(action)
+        self.role.out = []
+
+    # Each side defines (DeviceNode below, firmware.hubrun.HubNode):
+    #   _control(src, type_id, payload, now) -> True for a link-control message taken there
+    #   _role_time(now, utc)          the time the role works in
+    #   _overflowed(type_id, payload) the link had no room for a message
+    #   _send_action(action, now)     a role's ("send", ...) action
+    #   _timers(now, utc)             the side's own messages (status, the hall's clock)
+    #   _link_event(event, now)       what the link reports (a message given up)
+    #   _due(now)                     the packets to send now
+
+
+ROLE_CODES = {"hub": ROLE_HUB, "dispenser": ROLE_DISPENSER, "caller": ROLE_CALLER,
+              "evaluator": ROLE_EVALUATOR, "display": ROLE_DISPLAY}
+
+
+class DeviceNode(Endpoint):
+    STATUS_MS = 30000            # status period (spread by address so devices do not clash)
+    PARK_MAX = 16                # undelivered must-deliver messages kept for the hub's return
+    HUB_SILENT_MS = 5000         # wanting to talk this long without hearing the hub: lost
+
+    def __init__(self, address, role, role_name, now, info=None, rto_ms=100, first_seq=0,
+                 mastered=True):
+        # role: message(msg, now, src) and `out`; optionally hub_lost(now), hub_back(now),
+        # gave_up(msg, now), next_wake(now) and `printer` (firmware/roles/). mastered: on a
+        # polled bus, speak only when polled. info: callable -> dict(fw, uptime, reset_cause,
+        # free_heap, rssi).
+        Endpoint.__init__(self, address, role, role_name, now, rto_ms, first_seq)
+        self.mastered = mastered
+        self.info = info
+        self.next_status = ticks_add(now, 500 + self._spread())
+        self.heard_hub = now
+        self.hub_online = True
+        self.want_since = None      # since when we have had something to send
+        self.parked = []            # (type id, payload) the link gave up on, sent again later
+        self.granted = 0            # polled: 1 answer, 2 resend what is unacknowledged, 4 always
+        self.polled_alone = False   # the last poll named this device alone
+        self.quiet_until = None     # told by the bus master to speak only when polled alone
+
+    def _control(self, src, type_id, payload, now):
+        if src != HUB:
+            return False
+        self.heard_hub = now
+        if self.parked:
+            for parked_type, parked in self.parked:
+                self.link.send(HUB, parked_type, parked, True, now)
+            self.parked = []
+        if not self.hub_online:
+            self.hub_online = True
+            # back: report soon, each device at its own moment (all came back together)
+            self.next_status = ticks_add(now, self._spread())
+            if hasattr(self.role, "hub_back"):
+                self.role.hub_back(now)
+        if type_id == POLL:
+            self.polled_alone = len(payload) == 3 and payload[0] == payload[1] == self.address
+            if len(payload) == 3 and payload[0] <= self.address <= payload[1]:
+                if payload[0] == payload[1]:
+                    self.granted = 7                # for us alone: resend, and always answer
+                elif self.wants_turn(now, payload[2]):
+                    self.granted = 3 if payload[2] else 1
+            return True
+        if type_id == STATUS_REQUEST:
+            self.next_status = now                  # (hallctl status): report at the next turn
+            return True
+        if type_id == BUS_QUIET:
+            if len(payload) == 4:
+                ms = (payload[0] << 24) | (payload[1] << 16) | (payload[2] << 8) | payload[3]
+                self.quiet_until = ticks_add(now, min(ms, 600000))
+            return True
+        return False
+
+    def _role_time(self, now, utc):
+        return now                  # a device's role works in ticks_ms
+
+    def _overflowed(self, type_id, payload):
+        # A device keeps what it must deliver for the hub's return.
+        if len(self.parked) < self.PARK_MAX:
+            self.parked.append((type_id, payload))
+
+    def _send_action(self, action, now):
+        self.send(HUB, action[1], now)
+
+    def _timers(self, now, utc):
+        if self.link.next_due(now) != 0:
+            self.want_since = None
+        elif self.want_since is None:
+            self.want_since = now
+        if self.hub_online and self._silent_for(now) >= self.HUB_SILENT_MS:
+            self.hub_online = False
+            if hasattr(self.role, "hub_lost"):
+                self.role.hub_lost(now)
+                self._collect(now)
+        if ticks_diff(now, self.next_status) >= 0:
+            self.next_status = ticks_add(now, self.STATUS_MS)
+            self.send(HUB, self.status(), now)
+            if self.want_since is None:
+                self.want_since = now
+
+    def _link_event(self, event, now):
+        if event[0] == GAVE_UP:
+            # Not delivered (the hub is away): keep it for when the hub is back, so a ticket
+            # request, print result or rating is late but never lost.
+            if len(self.parked) < self.PARK_MAX and event[5] == 0:
+                self.parked.append((event[3], event[4]))
+            if hasattr(self.role, "gave_up"):
+                self.role.gave_up(decode_payload(event[3], event[4], 0, len(event[4])), now)
+                self._collect(now)
+
+    def _due(self, now):
+        if not self.mastered:
+            return self.link.poll(now)
+        granted = self.granted
+        self.granted = 0
+        if not granted:
+            return ()
+        if self.quiet_until is not None:
+            # Told that we spoke out of turn: until the time is up, only a poll that names us
+            # alone lets us talk. Checked apart from the grant, so that a fault there cannot
+            # take the whole bus.
+            if ticks_diff(self.quiet_until, now) <= 0:
+                self.quiet_until = None
+            elif not self.polled_alone:
+                return ()
+        if granted & 2:                              # the hub missed our last answer
+            self.link.resend_unacked()
+        packets = self.link.poll(now)
+        if not packets and granted & 4:              # a poll for us alone: answer it
+            self.send(HUB, {"type": "heartbeat", "uptime": self._info().get("uptime", 0)}, now)
+            packets = self.link.poll(now)
+        return packets
 
     def next_wake(self, now):
         # Milliseconds until the node's own timers (status, retransmission, the role's) need a
@@ -233,33 +301,6 @@ class Node:
     def _info(self):
         return self.info() if self.info is not None else {}
 
-    def _collect(self, now):
-        for action in self.role.out:
-            if action[0] == "send":
-                if self.is_hub:
-                    self.send(action[1], action[2], now)
-                else:
-                    self.send(HUB, action[1], now)
-            else:
-                self.hardware.append(action)
-        self.role.out = []
-
-    def _housekeeping(self, now):
-        if self.link.next_due(now) != 0:
-            self.want_since = None
-        elif self.want_since is None:
-            self.want_since = now
-        if self.hub_online and self._silent_for(now) >= self.HUB_SILENT_MS:
-            self.hub_online = False
-            if hasattr(self.role, "hub_lost"):
-                self.role.hub_lost(now)
-                self._collect(now)
-        if ticks_diff(now, self.next_status) >= 0:
-            self.next_status = ticks_add(now, self.STATUS_MS)
-            self.send(HUB, self.status(), now)
-            if self.want_since is None:
-                self.want_since = now
-
     def _silent_for(self, now):
         # How long we have wanted to talk without hearing the hub (0 when we do not want to).
         if self.want_since is None:
@@ -271,10 +312,9 @@ class Node:
     def status(self):
         info = self._info()
         stats = self.link.stats
-        printer = getattr(self.role, "printer", 0)
         return {"type": "status", "role": ROLE_CODES.get(self.role_name, 0),
                 "fw": info.get("fw", "dev"), "uptime": info.get("uptime", 0),
                 "reset_cause": info.get("reset_cause", 0), "free_heap": info.get("free_heap", 0),
                 "rx_errors": min(self.decoder.rejected(), 0xFFFF),
                 "retries": min(stats["retries"], 0xFFFF), "give_ups": min(stats["give_ups"], 0xFFFF),
-                "rssi": info.get("rssi", 0), "printer": printer}
+                "rssi": info.get("rssi", 0), "printer": getattr(self.role, "printer", 0)}

@@ -2,7 +2,7 @@
 # produce, and carries out hardware actions. step() is one synchronous pass (so tests can
 # drive it); run() loops it under asyncio and feeds the watchdog only while passes complete.
 from firmware.keys import KeyScanner, PRESS
-from firmware.node import Node
+from firmware.node import DeviceNode
 from firmware.drivers.dfplayer import VoicePlayer
 
 
@@ -39,8 +39,8 @@ class DeviceRuntime:
         self.watchdog = watchdog
         self.role = make_role(config, now)
         from firmware.devconfig import link_address
-        self.node = Node(link_address(config), self.role, config["role"], now, info=info,
-                         first_seq=first_seq, mastered=mqtt is None)
+        self.node = DeviceNode(link_address(config), self.role, config["role"], now, info=info,
+                               first_seq=first_seq, mastered=mqtt is None)
         self.mqtt = mqtt
         self.carrier = None
         if mqtt is not None:

@@ -12,7 +12,7 @@ must come out the same, and nothing may escape the hub as an exception.
 import json
 import random
 
-from firmware.node import Node
+from firmware.node import DeviceNode
 from firmware.roles.caller import CallerRole
 from firmware.roles.dispenser import DispenserRole
 from firmware.roles.display import DisplayRole
@@ -99,14 +99,14 @@ class Hall:
         self.devices = {}
         self.links = {}
         for doc in HONEST:
-            node = Node(doc["bus_address"], _role(doc), doc["role"], 0,
-                        mastered=carrier != "mqtt")
+            node = DeviceNode(doc["bus_address"], _role(doc), doc["role"], 0,
+                              mastered=carrier != "mqtt")
             self.devices[doc["id"]] = node
             if carrier == "mqtt":
                 self.links[doc["id"]] = MqttCarrier(node, HALL, doc["id"])
         if babbler:
             doc = HOSTILE[2]
-            node = self.devices[doc["id"]] = Node(doc["bus_address"], _role(doc), doc["role"], 0)
+            node = self.devices[doc["id"]] = DeviceNode(doc["bus_address"], _role(doc), doc["role"], 0)
             babble(node)
         self.printed = []
         self.screens = []
@@ -201,7 +201,7 @@ class Hall:
         for key in ("refused", "rating_rejects", "journal_lost"):
             d.pop(key)
         d["waiting"] = sorted(waiting_tickets(core))
-        d["windows"] = [core.window_view(w) for w in range(len(core.state))]
+        d["windows"] = [core.window_view(w) for w in range(core.cfg.window_count())]
         d["next_number"] = list(core.next_number)
         return d
 

@@ -1,6 +1,7 @@
 """The polled RS485 bus (SPEC.md 2.5): the hub's BusMaster and the devices' Node discipline on
 a line model with real timing and real collisions, stepped every 50 µs."""
-from firmware.node import Node
+from firmware.node import DeviceNode
+from firmware.hubrun import HubNode
 from firmware.roles.caller import CallerRole
 from firmware.roles.hub import HubRole
 from firmware.routing.core import RoutingCore
@@ -17,9 +18,9 @@ class Line:
         self.core = RoutingCore(config(), now=at("09:00"))
         self.devices = [{"id": "caller-%d" % w, "role": "caller", "bus_address": 32 + w,
                          "window": w} for w in windows]
-        self.hub = Node(0, HubRole(self.core, self.devices), "hub", 0)
+        self.hub = HubNode(HubRole(self.core, self.devices), 0)
         self.master = BusMaster(self.hub, [d["bus_address"] for d in self.devices])
-        self.nodes = [Node(d["bus_address"], CallerRole(d, 0), "caller", 0, first_seq=7 * k)
+        self.nodes = [DeviceNode(d["bus_address"], CallerRole(d, 0), "caller", 0, first_seq=7 * k)
                       for k, d in enumerate(self.devices)]
         self.us = 0
         self.air = []            # [start, end, sender, data, garbled]

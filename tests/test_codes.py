@@ -94,7 +94,7 @@ def _rate(reason_required_from, level, reasons):
         role.key(reasons - 1, 0)
     rating = [a[1] for a in role.out if a[0] == "send"][0]
     hub.out = []
-    hub.message(49, rating, t + 70)
+    hub.message(rating, t + 70, 49)
     return [a[2]["result"] for a in hub.out if a[0] == "send" and a[2]["type"] == "rating_result"]
 
 

@@ -100,7 +100,7 @@ class CallerRole:
         self._send("window_open")
         self._send("staff_login", staff=staff)
 
-    def message(self, msg, now):
+    def message(self, msg, now, src=0):
         kind = msg["type"]
         if kind == "window_state" and msg["window"] == self.window:
             called = msg["phase"] == CALLED and (msg["ticket"] != self.ticket or

@@ -65,7 +65,7 @@ class DispenserRole:
                                   "kind": _KINDS[entry.get("kind", "ordinary")], "booking": ""}))
         self.out.append(("show", "wait", 0))
 
-    def message(self, msg, now):
+    def message(self, msg, now, src=0):
         kind = msg["type"]
         if kind == "time_sync":
             self.tz_offset_s = msg["tz_min"] * 60

@@ -17,7 +17,7 @@ class DisplayRole:
         self.notice = None       # ms tick until which the staff alert line shows
         self.out = []
 
-    def message(self, msg, now):
+    def message(self, msg, now, src=0):
         kind = msg["type"]
         if kind == "display_update" and msg["ticket"]:
             entry = (msg["ticket"], msg["window"])

@@ -28,7 +28,7 @@ class EvaluatorRole:
         self.thanks_until = None
         self.staff = ("", "")
 
-    def message(self, msg, now):
+    def message(self, msg, now, src=0):
         if msg.get("window") != self.window:
             return
         if msg["type"] == "rating_request":

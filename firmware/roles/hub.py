@@ -3,7 +3,8 @@
 # the time twice, ms ticks for link timing and UTC seconds for the core, and append
 # ("send", address, message dict) actions to out.
 from protocol.codes import OK, REFUSED, PRINTER, DEVICE_OFFLINE, MISBEHAVING, BUS_OUT_OF_TURN, \
-    RATE_LIMITED, NONE, OPEN, IDLE, VOICE_CALL, VOICE_RECALL, RECORDED
+    RATE_LIMITED, NONE, VOICE_CALL, VOICE_RECALL, RECORDED
+from firmware.routing.config import S_PREFIX
 
 _COMMANDS = {"call_next": "call_next", "recall": "recall", "start": "start", "finish": "finish",
              "no_show": "no_show", "hold": "hold", "pause": "pause", "resume": "resume",
@@ -76,7 +77,11 @@ class HubRole:
         if self.on_alert is not None:
             self.on_alert(kind, window, subject or service, value)
 
-    def message(self, src, msg, now):
+    def clock(self, utc):
+        # The hall's clock, broadcast by the hub's node every minute.
+        return {"type": "time_sync", "utc": utc, "tz_min": self.core.cfg.tz_offset_s // 60}
+
+    def message(self, msg, now, src):
         # A message from the device at bus address src, at UTC second now. Each is handled on
         # its own: whatever one device sends, the hub goes on serving the others.
         dev = self.devices.get(src)
@@ -196,7 +201,7 @@ class HubRole:
             if kind == "issued" and reply_to is not None:
                 self._send(reply_to[0], {
                     "type": "ticket_issued", "req": reply_to[1], "ticket": core.ticket_name(o[1], o[2]),
-                    "service": cfg.services[o[1]][0], "kind": o[3], "ahead": o[4],
+                    "service": cfg.services[o[1]][S_PREFIX], "kind": o[3], "ahead": o[4],
                     "wait_min": o[5], "wait_max": o[6], "issued": o[7]})
             elif kind == "refused" and reply_to is not None:
                 self._send(reply_to[0], {"type": "ticket_refused", "req": reply_to[1],
@@ -220,16 +225,16 @@ class HubRole:
                     "type": "rating_result", "window": o[1], "ticket": o[2], "result": o[3]})
             elif kind == "queue":
                 open_windows = 0
-                for w in range(len(core.state)):
-                    serves = core.state[w] == OPEN and o[1] in cfg.window_services[w]
+                for w in range(cfg.window_count()):
+                    serves = core.is_open(w) and o[1] in cfg.window_services[w]
                     open_windows += serves
-                    if serves and o[2] == 1 and core.phase[w] == IDLE:
+                    if serves and o[2] == 1 and core.is_idle(w):
                         self._window_state(w)          # someone waits now: tell idle staff
-                self._displays({"type": "queue_status", "service": cfg.services[o[1]][0],
+                self._displays({"type": "queue_status", "service": cfg.services[o[1]][S_PREFIX],
                                 "waiting": o[2], "open": open_windows})
             elif kind == "alert":
                 self._alert(o[1], cfg.numbers[o[2]] if o[2] != NONE else 0,
-                            cfg.services[o[3]][0] if o[3] != NONE else "",
+                            cfg.services[o[3]][S_PREFIX] if o[3] != NONE else "",
                             core.ticket_name(o[3], o[4]) if o[4] and o[3] != NONE else "",
                             min(o[5], 0xFFFF))
         core.out = []
@@ -293,7 +298,7 @@ class HubRole:
         core = self.core
         waiting = {}
         for k in range(len(core.cfg.services)):
-            waiting[core.cfg.services[k][0]] = core.waiting(k)
+            waiting[core.cfg.services[k][S_PREFIX]] = core.waiting(k)
         return {"hall": core.cfg.hall, "now": now, "hub": hub or {}, "waiting": waiting,
                 "journal": core.damage(), "devices": self.status_table()}
 

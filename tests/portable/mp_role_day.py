@@ -7,7 +7,7 @@ import sys
 ROLE = sys.argv[1] if len(sys.argv) > 1 else "dispenser"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 600
 
-from firmware.node import Node  # noqa: E402
+from firmware.node import DeviceNode  # noqa: E402
 from protocol.codec import encode_payload  # noqa: E402
 from protocol.frame import encode_frame, StreamDecoder, FRAME  # noqa: E402
 
@@ -82,7 +82,7 @@ def main():
     config = CONFIGS[ROLE]
     now = 0
     role = make_role(config, now)
-    node = Node(config["bus_address"], role, ROLE, now)
+    node = DeviceNode(config["bus_address"], role, ROLE, now)
     hub = Hub()
     POLL_ME = encode_frame(0xFF, 0, 0, 0, 0x07, bytes((config["bus_address"], config["bus_address"], 1)))
     samples = []

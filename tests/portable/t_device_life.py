@@ -67,7 +67,7 @@ class LoopUART:
 
 def test_hub_runtime_issues_a_ticket_to_a_dispenser():
     from firmware.hubrun import HubRuntime
-    from firmware.node import Node
+    from firmware.node import DeviceNode
     from firmware.roles.dispenser import DispenserRole
     from firmware.routing.core import RoutingCore
     from firmware.texts import printer_texts
@@ -82,7 +82,7 @@ def test_hub_runtime_issues_a_ticket_to_a_dispenser():
     core = RoutingCore(config(), now=at("09:00"))
     hub = HubRuntime(core, [device], hub_end, 0)
     role = DispenserRole(device, printer_texts(TEXTS), 0)
-    node = Node(17, role, "dispenser", 0)
+    node = DeviceNode(17, role, "dispenser", 0)
     role.key(0, 0)
     printed = []
     for ms in range(0, 2000, 1):

@@ -1,7 +1,8 @@
 # A whole service through every role, over real frames on a shared virtual bus: the dispenser
 # issues and prints a ticket, the caller calls it, the window board and the hall display show
 # it, the evaluator takes a rating, and the hub's journal records all of it.
-from firmware.node import Node
+from firmware.node import DeviceNode
+from firmware.hubrun import HubNode
 from protocol.bus import BusMaster
 from firmware.roles.hub import HubRole
 from firmware.roles.dispenser import DispenserRole
@@ -31,11 +32,11 @@ class Bus:
     def __init__(self, start_utc):
         self.utc0 = start_utc
         self.core = RoutingCore(config(), now=start_utc)
-        self.hub = Node(0, HubRole(self.core, DEVICES), "hub", 0)
-        self.dispenser = Node(17, DispenserRole(DEVICES[0], printer_texts(TEXTS), 0), "dispenser", 0)
-        self.caller = Node(33, CallerRole(DEVICES[1], 0), "caller", 0)
-        self.evaluator = Node(49, EvaluatorRole(DEVICES[2], 0), "evaluator", 0)
-        self.display = Node(65, DisplayRole(DEVICES[3], 0), "display", 0)
+        self.hub = HubNode(HubRole(self.core, DEVICES), 0)
+        self.dispenser = DeviceNode(17, DispenserRole(DEVICES[0], printer_texts(TEXTS), 0), "dispenser", 0)
+        self.caller = DeviceNode(33, CallerRole(DEVICES[1], 0), "caller", 0)
+        self.evaluator = DeviceNode(49, EvaluatorRole(DEVICES[2], 0), "evaluator", 0)
+        self.display = DeviceNode(65, DisplayRole(DEVICES[3], 0), "display", 0)
         self.master = BusMaster(self.hub, [d["bus_address"] for d in DEVICES])
         self.devices = [self.dispenser, self.caller, self.evaluator, self.display]
         self.hub_on = True
@@ -119,16 +120,16 @@ def test_a_device_that_loses_the_hub_says_so_and_recovers():
     bus.run(2500)                                            # every device has reported
     bus.hub_on = False                                       # the hub loses power
     bus.dispenser.role.key(0, bus.ms)                        # someone wants a ticket
-    bus.run(Node.HUB_SILENT_MS + 1000, step=50)              # noticed within 5 s of wanting
+    bus.run(DeviceNode.HUB_SILENT_MS + 1000, step=50)              # noticed within 5 s of wanting
     assert not bus.dispenser.hub_online
-    bus.run(Node.STATUS_MS, step=50)                          # idle devices: at their status
+    bus.run(DeviceNode.STATUS_MS, step=50)                          # idle devices: at their status
     assert not bus.caller.hub_online
     assert ("board", "连接中断", 0) in bus.hw(bus.caller, "board")
     assert ("show", "offline", 0) in bus.hw(bus.dispenser, "show")
     assert any(s[1][-1] == "系统连接中断" for s in bus.hw(bus.evaluator, "screen"))
     assert any(s[1][0] == "系统连接中断" for s in bus.hw(bus.display, "screen"))
     bus.hub_on = True                                        # and comes back
-    bus.run(Node.HUB_SILENT_MS, step=50)
+    bus.run(DeviceNode.HUB_SILENT_MS, step=50)
     assert bus.caller.hub_online and bus.dispenser.hub_online
     assert ("board", "1号窗口 等候0人", 0) in bus.hw(bus.caller, "board")   # the hub refreshed it
     assert ("show", "ready", 0) in bus.hw(bus.dispenser, "show")

@@ -57,11 +57,11 @@ def test_hostile_frames_never_stop_the_hub_nor_change_an_honest_ticket():
 
 def test_a_forged_bus_quiet_cannot_silence_a_device_for_long():
     # bus_quiet is obeyed only from the hub's address, and for 10 minutes at the most.
-    from firmware.node import Node
+    from firmware.node import DeviceNode
     from firmware.roles.caller import CallerRole
     from protocol.codec import encode_payload
     caller = {"id": "caller-2", "role": "caller", "bus_address": 34, "window": 2}
-    node = Node(34, CallerRole(caller, 0), "caller", 0)
+    node = DeviceNode(34, CallerRole(caller, 0), "caller", 0)
     tid, payload = encode_payload({"type": "bus_quiet", "ms": 0xFFFFFFFF})
     node.feed(b"\x00" + bytes(encode_frame(0xFF, 50, 1, 0, tid, payload)), 0)   # not the hub
     assert node.quiet_until is None

@@ -1,7 +1,8 @@
 # The MQTT carrier: a device and the hub exchange a ticket through (topic, JSON) publishes,
 # with the same end-to-end acks and de-duplication as on the serial line; strangers' and
 # malformed publishes are counted and dropped.
-from firmware.node import Node
+from firmware.node import DeviceNode
+from firmware.hubrun import HubNode
 from firmware.roles.dispenser import DispenserRole
 from firmware.roles.hub import HubRole
 from firmware.routing.core import RoutingCore
@@ -17,8 +18,8 @@ DISPENSER = {"id": "disp-1", "role": "dispenser", "bus_address": 17, "hall": "di
 
 def pair():
     core = RoutingCore(config(), now=at("09:00"))
-    hub = Node(0, HubRole(core, [DISPENSER]), "hub", 0)
-    dev = Node(17, DispenserRole(DISPENSER, printer_texts(TEXTS), 0), "dispenser", 0,
+    hub = HubNode(HubRole(core, [DISPENSER]), 0)
+    dev = DeviceNode(17, DispenserRole(DISPENSER, printer_texts(TEXTS), 0), "dispenser", 0,
                mastered=False)
     return core, MqttCarrier(hub, "district-1", "hub", {17: "disp-1"}), \
         MqttCarrier(dev, "district-1", "disp-1")
