@@ -9,8 +9,8 @@ from pathlib import Path
 
 
 def run(args, out):
-    from hallctl import mpybuild
-    from hallctl.files import check_out_dir, make_dir
+    from hallpc import mpybuild
+    from hallpc.files import check_out_dir, make_dir
     from host_sim import scenario as scenarios
     from host_sim.realtime import FakePrinter, ReplBoard, VirtualBoard, dispenser_config
     sc = scenarios.load(args.scenario)

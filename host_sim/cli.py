@@ -13,7 +13,7 @@ stderr, `hallsim: ...`, with exit status 2.
 import argparse
 import json
 import sys
-from hallctl.progress import bar
+from hallpc.progress import bar
 from host_sim import report, scenario as scenarios
 from host_sim.hallday import HallDay
 from host_sim.scenario import hhmm
@@ -58,7 +58,7 @@ def check_options(args):
             if args.devices not in (None, "micropython"):
                 raise UsageError("--devices: only micropython devices run in real time")
     if getattr(args, "out", None) is not None:
-        from hallctl.files import check_out_dir
+        from hallpc.files import check_out_dir
         check_out_dir(args.out, "--out")
 
 
@@ -78,7 +78,7 @@ def run(args, out):
         progress(1.0)
     s = report.summary(sc, result)
     if args.out:             # checked before the run; written together, each file atomic
-        from hallctl.files import write_files
+        from hallpc.files import write_files
         from host_sim import plots
         written = write_files(args.out, report.files(sc, result, s) + plots.render(sc, result, s),
                               inputs=[args.scenario] if args.scenario else ())
@@ -94,7 +94,7 @@ def run(args, out):
 def realtime(args, out):
     # Every device its own MicroPython process on pseudo-terminals, the hub here.
     import tempfile
-    from hallctl import mpybuild
+    from hallpc import mpybuild
     from host_sim.realtime import RealtimeHall, hall_devices
     sc = scenarios.load(args.scenario, args.seed)
     devices = len(hall_devices(sc.hall))
@@ -109,7 +109,7 @@ def realtime(args, out):
     with tempfile.TemporaryDirectory() as work:
         broker = None
         if args.mqtt:
-            from hallctl.localbroker import LocalBroker
+            from hallpc.localbroker import LocalBroker
             try:
                 broker = LocalBroker(work)
             except (FileNotFoundError, RuntimeError) as exc:
@@ -197,7 +197,7 @@ def main(argv=None, out=None):
                                  "directory)")
     b.add_argument("--seconds", type=float, help="stop after this long (default: at Ctrl-C)")
     args = parser.parse_args(argv)
-    from hallctl.errors import CommandError
+    from hallpc.errors import CommandError
     try:
         check_options(args)
         if args.command == "boards":

@@ -1,7 +1,7 @@
 """The day's plots as PNG files: waiting time by hour, queue length over the day, window
 utilisation, satisfaction by window, and estimated against actual wait."""
 from protocol.codes import FINISHED
-from hallctl.plotting import png, pyplot
+from hallpc.plotting import png, pyplot
 
 
 def render(scenario, result, s):

@@ -5,6 +5,7 @@ import io
 import json
 
 from protocol.codes import FINISHED
+from firmware.routing.config import S_PREFIX, S_MAX_WAIT
 from host_sim.hallday import ENDS
 from host_sim.scenario import hhmm
 
@@ -23,9 +24,9 @@ def summary(scenario, result):
     hall = scenario.hall
     served = [t for t in result.tickets if t.how == FINISHED]
     waits = [t.wait for t in served]
-    max_wait = {s[0]: s[8] for s in hall.services}
+    max_wait = {s[S_PREFIX]: s[S_MAX_WAIT] for s in hall.services}
     services = {}
-    for prefix in [s[0] for s in hall.services]:
+    for prefix in [s[S_PREFIX] for s in hall.services]:
         mine = [t for t in served if t.service == prefix]
         w = [t.wait for t in mine]
         services[prefix] = {

@@ -5,8 +5,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from firmware.routing.config import ConfigError, HallConfig
-from hallctl import keys
+from firmware.routing.config import ConfigError, HallConfig, S_PREFIX, S_MEAN
+from hallpc import keys
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 DEFAULT = SCENARIOS / "district.toml"
@@ -143,7 +143,7 @@ def parse(doc, source="scenario.toml", seed=None):
     end = _clock(where("scenario.end"), meta.get("end", "18:00"))
     if end <= start:
         raise ScenarioError("%s: the day must end after it starts" % where("scenario.end"))
-    prefixes = [s[0] for s in hall.services]
+    prefixes = [s[S_PREFIX] for s in hall.services]
 
     arrivals = {}
     priority_share = 0.0
@@ -170,7 +170,7 @@ def parse(doc, source="scenario.toml", seed=None):
     service_times = {}
     for prefix in prefixes:
         spec = doc.get("service_times", {}).get(prefix)
-        default_mean = hall.services[prefixes.index(prefix)][6]
+        default_mean = hall.services[prefixes.index(prefix)][S_MEAN]
         if spec is None:
             service_times[prefix] = (default_mean, 1.0)
             continue

@@ -15,7 +15,7 @@ for path in (ROOT, ROOT / "tools", PORTABLE):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from hallctl import mpybuild  # noqa: E402
+from hallpc import mpybuild  # noqa: E402
 
 DEFAULT_HEAP = "64K"
 BUILD = ROOT / "build" / "mpy"
@@ -29,7 +29,7 @@ _built = False
 
 
 def build_mpy():
-    """Device code and portable tests, precompiled once per session (see hallctl.mpybuild)."""
+    """Device code and portable tests, precompiled once per session (see hallpc.mpybuild)."""
     global _built
     if not _built:
         try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from hallctl import mpybuild
+from hallpc import mpybuild
 
 DEVICE_SOURCES = mpybuild.device_sources()
 # Stub modules whose own stubs mypy faults; our code is still checked against them.

@@ -9,10 +9,11 @@ import subprocess
 import pytest
 
 from faults import Checker, FullDisk, damages, disk_full_day, layout, morning, _ReadOnly
-from firmware.node import Node
+from firmware.hubrun import HubNode
 from firmware.roles.hub import HubRole
 from firmware.routing import journal as jr
-from firmware.routing.core import RoutingCore, JOURNAL_DAMAGED, NOT_JOURNALLED, OK, REFUSED
+from firmware.routing.core import RoutingCore
+from protocol.codes import JOURNAL_DAMAGED, NOT_JOURNALLED, OK, REFUSED
 from hall import at, config
 import hostile
 
@@ -115,7 +116,7 @@ def test_a_write_that_fails_applies_nothing_and_is_refused_with_a_reason():
     assert ("alert", 9, 0xFF, 0xFF, 0, 1) in core.out             # journal_failed, once
     core.out = []
     assert core.call_next(at("09:06"), 1) == NOT_JOURNALLED
-    assert core.queues.live[0] == 4 and not core.out
+    assert core.waiting(0) == 4 and not core.out
     assert core.damage()["storage_failed"]
     again = RoutingCore.recover(config(), _ReadOnly(disk.inner), at("09:10"))   # no room: still fine
     assert again.fingerprint() == core.fingerprint()
@@ -164,16 +165,16 @@ def test_counters_saturate_and_refused_ratings_are_not_journalled():
         core.rate(at("11:00"), 1, "A001", 1, (), "eval-1")        # already rated / expired
     core.out = []
     assert core.storage.size() == size
-    assert max(core.rejects) == 0xFFFF
+    assert max(core.day_summary()["rating_rejects"]) == 0xFFFF
 
 
 def test_one_device_that_never_acks_cannot_starve_another():
     # The hub's must-deliver queue is bounded per device: a caller that never acknowledges
     # fills only its own share, and the dispenser beside it is answered.
-    hub = Node(0, HubRole(RoutingCore(config(), now=at("09:00")), []), "hub", 0, queue_max=64)
+    hub = HubNode(HubRole(RoutingCore(config(), now=at("09:00")), []), 0, queue_max=64)
     for k in range(200):
         hub.send(34, {"type": "command_result", "req": k, "window": 2, "result": 8}, 0)
-    assert hub.link._held_by[34] == Node.PER_DEVICE_MAX and hub.overflow == 200 - 16
+    assert hub.link._held_by[34] == HubNode.PER_DEVICE_MAX and hub.overflow == 200 - 16
     hub.send(17, {"type": "ticket_issued", "req": 1, "ticket": "A001", "service": "A",
                   "kind": 0, "ahead": 0, "wait_min": 0, "wait_max": 60, "issued": 0}, 0)
     assert hub.link._held_by[17] == 1
@@ -182,15 +183,15 @@ def test_one_device_that_never_acks_cannot_starve_another():
 def test_a_dispenser_voids_only_its_own_tickets_once():
     core = RoutingCore(config(), now=at("09:00"))
     role = HubRole(core, hostile.HONEST + hostile.HOSTILE)
-    role.message(17, {"type": "ticket_request", "req": 1, "service": "A", "kind": 0,
-                      "booking": ""}, at("09:00"))
-    assert core.queues.live[0] == 1
-    role.message(18, {"type": "print_result", "ticket": "A001", "result": 1}, at("09:01"))
-    assert core.queues.live[0] == 1                                # disp-2 did not print it
-    role.message(17, {"type": "print_result", "ticket": "A001", "result": 1}, at("09:01"))
-    assert core.queues.live[0] == 0
+    role.message({"type": "ticket_request", "req": 1, "service": "A", "kind": 0,
+                  "booking": ""}, at("09:00"), 17)
+    assert core.waiting(0) == 1
+    role.message({"type": "print_result", "ticket": "A001", "result": 1}, at("09:01"), 18)
+    assert core.waiting(0) == 1                                # disp-2 did not print it
+    role.message({"type": "print_result", "ticket": "A001", "result": 1}, at("09:01"), 17)
+    assert core.waiting(0) == 0
     size = core.storage.size()
-    role.message(17, {"type": "print_result", "ticket": "A001", "result": 1}, at("09:02"))
+    role.message({"type": "print_result", "ticket": "A001", "result": 1}, at("09:02"), 17)
     assert core.storage.size() == size                             # once: nothing journalled
 
 
@@ -201,9 +202,9 @@ def test_a_retained_request_is_not_an_event():
     payload = b'{"req": 5, "service": "A", "kind": 0, "booking": "", "_seq": 1, "_ack": true}'
     topic = "qms/%s/disp-1/up/ticket_request" % hostile.HALL
     assert not hub.deliver(topic, payload, 0, at("09:00"), retain=True)
-    assert core.queues.live[0] == 0 and hub.carrier.retained == 1
+    assert core.waiting(0) == 0 and hub.carrier.retained == 1
     assert hub.deliver(topic, payload, 0, at("09:00"))
-    assert core.queues.live[0] == 1
+    assert core.waiting(0) == 1
 
 
 @pytest.mark.parametrize("carrier,count", [("mqtt", 6000), ("serial", 2500)])
@@ -279,16 +280,16 @@ def test_a_message_the_hub_fails_on_is_counted_logged_once_and_the_hub_goes_on()
     issue = role.core.issue
     role.core.issue = None
     for k in range(3):
-        role.message(17, {"type": "ticket_request", "req": k, "service": "A", "kind": 0,
-                          "booking": ""}, at("09:00"))
+        role.message({"type": "ticket_request", "req": k, "service": "A", "kind": 0,
+                      "booking": ""}, at("09:00"), 17)
     assert role.faults == {("disp-1", "TypeError"): 3}
     assert logs == ["hub: ticket_request from disp-1 raised TypeError: 'NoneType' object is "
                     "not callable"]
     assert role.devices[17].faults == 3 and role.status_table()[0]["faults"] == 3
     role.core.issue = issue
-    role.message(17, {"type": "ticket_request", "req": 9, "service": "A", "kind": 0,
-                      "booking": ""}, at("09:00"))
-    assert role.core.queues.live[0] == 1                        # and it serves on
+    role.message({"type": "ticket_request", "req": 9, "service": "A", "kind": 0,
+                  "booking": ""}, at("09:00"), 17)
+    assert role.core.waiting(0) == 1                        # and it serves on
 
 
 def test_a_timer_change_that_cannot_be_journalled_leaves_nothing_of_it_behind():

@@ -2,7 +2,7 @@
 every text the caller's board can show composed from them with nothing missing."""
 from firmware.drivers.ledboard import LedBoard, max7219_writes
 from firmware.roles.caller import PHRASES, CallerRole
-from hallctl.glyphs import prepare, render
+from hallpc.glyphs import prepare, render
 
 
 def test_a_chinese_glyph_is_a_real_character():

@@ -17,7 +17,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 
-from hallctl.localbroker import MOSQUITTO, listening
+from hallpc.localbroker import MOSQUITTO, listening
 from test_virtual_boards import CALLER, DISPENSER, EVALUATOR
 
 HALL = "district-1"

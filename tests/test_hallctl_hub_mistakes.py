@@ -7,7 +7,7 @@ import signal
 import pytest
 
 from hallrig import HALLCTL, HubProcess, hall_file, hallctl
-from hallctl.localbroker import LocalBroker
+from hallpc.localbroker import LocalBroker
 from host_sim.realtime import VirtualBus
 
 

@@ -95,7 +95,7 @@ def test_status_of_the_whole_hall_from_the_hubs_console(tmp_path):
     # The hub (MicroPython, its routing core and journal) masters a line with one dispenser on
     # it; a caller it expects is missing. hallctl on the hub's console sees the whole hall.
     from host_sim.realtime import VirtualCable
-    from hallctl import mpybuild
+    from hallpc import mpybuild
     from test_virtual_boards import CALLER
     build = build_mpy()
     printer = FakePrinter()
@@ -150,7 +150,7 @@ def test_what_devices_say_reaches_the_operators_terminal_escaped(tmp_path):
     # A device (or anyone who can publish the hall's status) chooses its firmware version
     # and id text: escape sequences must not clear, retitle or reorder the operator's screen.
     import paho.mqtt.client as paho
-    from hallctl.localbroker import LocalBroker
+    from hallpc.localbroker import LocalBroker
     broker = LocalBroker(tmp_path)
     try:
         evil = "1.0\x1b[2J\x1b]0;pwned\x07\x9b31m\u202egnp.exe\x7f"

@@ -11,7 +11,7 @@ import pytest
 
 from hallrig import Hall, HubProcess, HALLCTL, hall_file, hallctl, wait_online
 from host_sim.realtime import VirtualBus
-from hallctl.localbroker import LocalBroker
+from hallpc.localbroker import LocalBroker
 
 
 def _status(data):

@@ -5,7 +5,8 @@ from array import array
 from hypothesis import given, settings, strategies as st
 
 from firmware.routing import journal as jr
-from firmware.routing.core import RoutingCore, PRIORITY
+from firmware.routing.core import RoutingCore
+from protocol.codes import PRIORITY
 from hall import at, open_hall
 
 

@@ -16,7 +16,7 @@ from conftest import build_mpy
 from firmware.routing.core import RoutingCore
 from firmware.routing.journal import FileStorage
 from hall import config
-from hallctl.localbroker import LocalBroker
+from hallpc.localbroker import LocalBroker
 from hallpc.mqtthub import MqttHub
 from host_sim.netcut import CutProxy
 from host_sim.realtime import FakePrinter, VirtualBoard
@@ -127,10 +127,10 @@ def test_a_service_through_mosquitto_with_micropython_devices(tmp_path, broker):
             call = hall.service()
             assert call == "请A00%d号到1号窗口" % (k + 1)
         deadline = time.monotonic() + 5
-        while hall.core.stats.staff_ratings.get("S1", [0, 0])[1] < 2 and time.monotonic() < deadline:
+        while hall.core.day_summary()["staff_ratings"].get("S1", [0, 0])[1] < 2 and time.monotonic() < deadline:
             hall.pump()
-        assert hall.core.stats.staff_ratings["S1"][1] == 2
-        assert hall.core.stats.window_served[0] == 2
+        assert hall.core.day_summary()["staff_ratings"]["S1"][1] == 2
+        assert hall.core.day_summary()["window_served"][0] == 2
         # An operator reads the whole hall from the status the hub keeps retained.
         hall.hub.publish_status(hall.hub.now()[1])
         hallctl = str(Path(sys.executable).parent / "hallctl")
@@ -179,10 +179,10 @@ def test_a_broker_restart_loses_nothing(tmp_path, broker):
         # a few seconds), and the hub's clock broadcast on connecting brings out at once what
         # the dispenser had given up on: seconds, not the minute of the next broadcast
         assert time.monotonic() - back < 15
-        assert hall.core.stats.issued[0] == 2           # issued once, after the restart
+        assert hall.core.day_summary()["issued"][0] == 2           # issued once, after the restart
         assert hall.printer.printed.count(b"QMS1|") == 2
         hall.service()                                  # and the hall runs on
-        assert hall.core.stats.window_served[0] == 2
+        assert hall.core.day_summary()["window_served"][0] == 2
     finally:
         hall.close()
 
@@ -209,7 +209,7 @@ def test_garbage_from_a_stranger_is_counted_and_dropped(tmp_path, broker):
             hall.pump()
         stats = hall.hub.stats()
         assert stats["dropped"] + sum(stats["rejected"].values()) == 5   # the uplink ones
-        assert hall.core.stats.issued[0] == 0            # nothing was issued to a stranger
+        assert hall.core.day_summary()["issued"][0] == 0            # nothing was issued to a stranger
         hall.service()                                   # everyone still works
         mallory.loop_stop()
     finally:
@@ -299,7 +299,7 @@ def test_a_hub_back_after_its_devices_costs_seconds_not_a_minute(tmp_path, broke
         broker.start()
         hall.wait("disp-1", lambda i: i[:3] == ["hw", "show", "ready"], timeout=120)
         assert time.monotonic() - tap.restored_at() < 30 + 5     # paho's backoff, then at once
-        assert hall.core.stats.issued[0] == 2
+        assert hall.core.day_summary()["issued"][0] == 2
     finally:
         hall.close()
         tap.close()
@@ -318,7 +318,7 @@ def test_a_device_cut_off_for_a_minute_loses_nothing_and_repeats_nothing(tmp_pat
         end = time.monotonic() + 5
         while time.monotonic() < end:
             hall.pump()
-        assert hall.core.stats.window_served[0] == 1 and hall.core.phase[0] == 0   # not yet
+        assert hall.core.day_summary()["window_served"][0] == 1 and hall.core.is_idle(0)   # not yet
         call = hall.wait("caller-1", lambda i: i[:2] == ["hw", "board"] and i[2].startswith("请"),
                          timeout=150)       # back within a backoff (at most 45 s)
         assert call[2] == "请A002号到1号窗口"              # the press arrived, once
@@ -329,8 +329,8 @@ def test_a_device_cut_off_for_a_minute_loses_nothing_and_repeats_nothing(tmp_pat
         end = time.monotonic() + 2
         while time.monotonic() < end:
             hall.pump()
-        assert hall.core.stats.window_served[0] == 2
-        assert hall.core.stats.issued[0] == 2 and hall.core.waiting(0) == 0   # none called twice
+        assert hall.core.day_summary()["window_served"][0] == 2
+        assert hall.core.day_summary()["issued"][0] == 2 and hall.core.waiting(0) == 0   # none called twice
     finally:
         hall.close()
         proxy.close()
@@ -358,7 +358,7 @@ def test_a_device_whose_link_goes_silent_comes_back(tmp_path, broker):
         end = time.monotonic() + 2
         while time.monotonic() < end:
             hall.pump()
-        assert hall.core.stats.issued[0] == 2 and hall.core.waiting(0) == 0   # called once
+        assert hall.core.day_summary()["issued"][0] == 2 and hall.core.waiting(0) == 0   # called once
     finally:
         hall.close()
         proxy.close()
@@ -380,14 +380,14 @@ def test_the_hub_restarting_from_its_journal_loses_nothing(tmp_path, broker):
         from hall import at
         hall.journal = FileStorage(str(tmp_path / "journal.bin"))
         hall.core = RoutingCore.recover(config(), hall.journal, at("09:00"))
-        assert hall.core.stats.window_served[0] == 1    # the journal kept the day so far
+        assert hall.core.day_summary()["window_served"][0] == 1    # the journal kept the day so far
         hall.hub = MqttHub(hall.core, hall.devices, HALL, "127.0.0.1", broker.port,
                            utc0=at("09:00"))
         hall.hub.start()
         hall.wait("disp-1", lambda i: i[:3] == ["hw", "show", "ready"], timeout=60)
-        assert hall.core.stats.issued[0] == 2 and hall.printer.printed.count(b"QMS1|") == 2
+        assert hall.core.day_summary()["issued"][0] == 2 and hall.printer.printed.count(b"QMS1|") == 2
         hall.service()
-        assert hall.core.stats.window_served[0] == 2
+        assert hall.core.day_summary()["window_served"][0] == 2
     finally:
         hall.close()
 
@@ -488,10 +488,10 @@ def test_a_rating_for_another_window_is_rejected(tmp_path, broker):
     try:
         hall.service()
         end = time.monotonic() + 5
-        while not hall.core.stats.staff_ratings.get("S1") and time.monotonic() < end:
+        while not hall.core.day_summary()["staff_ratings"].get("S1") and time.monotonic() < end:
             hall.pump()                                 # the honest rating lands first
-        rejects = sum(hall.core.rejects)
-        recorded = sum(sum(v) for v in hall.core.stats.staff_ratings.values())
+        rejects = sum(hall.core.day_summary()["rating_rejects"])
+        recorded = sum(sum(v) for v in hall.core.day_summary()["staff_ratings"].values())
         forger = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="eval-1-forger")
         forger.connect("127.0.0.1", broker.port)
         forger.loop_start()
@@ -502,8 +502,8 @@ def test_a_rating_for_another_window_is_rejected(tmp_path, broker):
         while time.monotonic() < end:
             hall.pump()
         forger.loop_stop()
-        assert sum(hall.core.rejects) == rejects + 1
-        assert sum(sum(v) for v in hall.core.stats.staff_ratings.values()) == recorded
+        assert sum(hall.core.day_summary()["rating_rejects"]) == rejects + 1
+        assert sum(sum(v) for v in hall.core.day_summary()["staff_ratings"].values()) == recorded
     finally:
         hall.close()
 

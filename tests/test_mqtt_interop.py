@@ -24,7 +24,7 @@ from firmware.routing.core import RoutingCore
 from firmware.routing.journal import MemoryStorage
 from firmware.runtime import DeviceRuntime
 from hall import at, config
-from hallctl.localbroker import LocalBroker, listening
+from hallpc.localbroker import LocalBroker, listening
 from hallpc.mqtthub import MqttHub
 from host_sim.netcut import CutProxy
 from protocol import mqttwire as w
@@ -167,7 +167,7 @@ class Hall:
                                for a in caller.panel.shown), 10, "the call")
         text = [a[1] for a in caller.panel.shown if a[0] == "board" and a[1].startswith("请")][0]
         caller.panel.presses.extend((2, 3))      # start, finish
-        self.until(lambda: self.core.phase[0] == 0, 10, "the service's end")
+        self.until(lambda: self.core.is_idle(0), 10, "the service's end")
         return text[1:5]
 
     def displayed(self, ticket):

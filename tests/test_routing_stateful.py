@@ -3,7 +3,8 @@ after every step (hypothesis stateful testing)."""
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from firmware.routing.core import (RoutingCore, OK, ORDINARY, PRIORITY, APPOINTMENT, NONE)
+from firmware.routing.core import RoutingCore
+from protocol.codes import OK, ORDINARY, PRIORITY, APPOINTMENT, NONE
 from hall import at, config
 
 PREFIXES = ("A", "B", "C")

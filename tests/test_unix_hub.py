@@ -9,8 +9,8 @@ import time
 import pytest
 
 from conftest import build_mpy
-from hallctl import mpybuild
-from hallctl.localbroker import LocalBroker
+from hallpc import mpybuild
+from hallpc.localbroker import LocalBroker
 from hallrig import PSK, Hall, HubProcess, hall_file, hallctl
 from host_sim.realtime import VirtualBus, VirtualCable
 

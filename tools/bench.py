@@ -13,7 +13,7 @@ for path in (ROOT, ROOT / "tools"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from hallctl import mpybuild  # noqa: E402
+from hallpc import mpybuild  # noqa: E402
 
 BUILD = ROOT / "build" / "bench-mpy"
 ESP32_SLOWDOWN = 100      # an ESP32 runs MicroPython about 100x slower than the unix port here

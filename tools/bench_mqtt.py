@@ -161,7 +161,7 @@ def sustained(port, windows=50, seconds=10):
 
 def run(windows=50, calls=300, seconds=10):
     sys.path.insert(0, str(ROOT / "tools"))
-    from hallctl.localbroker import LocalBroker
+    from hallpc.localbroker import LocalBroker
     work = tempfile.mkdtemp()
     broker = LocalBroker(work)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tools")]))

@@ -15,7 +15,8 @@ except AttributeError:
 gc.collect()
 base = mem() if mem else 0
 from firmware.routing.config import HallConfig   # noqa: E402
-from firmware.routing.core import RoutingCore, OK  # noqa: E402
+from firmware.routing.core import RoutingCore  # noqa: E402
+from protocol.codes import OK  # noqa: E402
 gc.collect()
 code_heap = (mem() - base) if mem else 0
 

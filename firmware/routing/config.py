@@ -2,6 +2,7 @@
 # once when built (a bad key is named with the reason) and kept compact for a small heap.
 # Times of day are "HH:MM" in the hall's local time; durations are seconds unless named _min.
 from array import array
+from protocol.compat import const
 
 
 class ConfigError(Exception):
@@ -67,9 +68,22 @@ def _weights(weights):
     return bytes(weights)
 
 
+# The fields of a service tuple (HallConfig.services[k][S_...]).
+S_PREFIX = const(0)
+S_NAME = const(1)
+S_OPEN = const(2)           # seconds since local midnight
+S_LAST = const(3)           # the last ticket
+S_CLOSE = const(4)
+S_QUOTA = const(5)          # tickets a day
+S_MEAN = const(6)           # the expected service time, seconds
+S_LIMIT = const(7)          # over this long at the window: an alert
+S_MAX_WAIT = const(8)       # the longest wait the hall promises
+S_MATERIALS = const(9)
+
+
 class HallConfig:
     # services: list of tuples (prefix, name, open_s, last_ticket_s, close_s, quota,
-    #           service_s, limit_s, max_wait_s, materials)
+    #           service_s, limit_s, max_wait_s, materials), fields S_* above
     # windows: number -> index; per index: services (bytes of service indexes), weights (bytes),
     #          backup window index or 0xFF, evaluator device or None
     def __init__(self, doc, source="config"):
@@ -206,7 +220,7 @@ class HallConfig:
     def service(self, prefix):
         # The index of the service with this prefix, or -1 (a scan: cheaper than a dict's KB).
         for k in range(len(self.services)):
-            if self.services[k][0] == prefix:
+            if self.services[k][S_PREFIX] == prefix:
                 return k
         return -1
 

@@ -11,6 +11,8 @@ import heapq
 from array import array
 
 from firmware.routing.queues import DEAD
+from firmware.routing.config import S_MEAN, S_MAX_WAIT
+from protocol.codes import OPEN, IDLE
 
 MAX_STEPS = 120
 _VIRTUAL = 0xFFFF       # the new ticket in the replay
@@ -24,9 +26,9 @@ class Estimator:
         self.cfg = config
         n = config.service_count()
         # mean service time: the configured one counts as PRIOR services, then the day's own
-        self.service_sum = array("I", [svc[6] * _PRIOR for svc in config.services])
+        self.service_sum = array("I", [svc[S_MEAN] * _PRIOR for svc in config.services])
         self.service_n = array("H", [_PRIOR] * n)
-        self.service = array("I", [svc[6] * _SCALE for svc in config.services])
+        self.service = array("I", [svc[S_MEAN] * _SCALE for svc in config.services])
 
     def served(self, s, duration):
         if self.service_n[s] < 60000:
@@ -38,7 +40,7 @@ class Estimator:
         # Expected seconds between calls of s from the windows open for it, x16.
         share = 0                                   # in 1/100 of a window
         for w in range(len(core.state)):
-            if core.state[w] != 1 or core.staff[w] is None:
+            if core.state[w] != OPEN or core.staff[w] is None:
                 continue
             services = core.window_services(w)
             weights = core.window_weights(w)
@@ -60,7 +62,7 @@ class Estimator:
         windows = []                          # every open window: those that do not serve s
         serving_s = False                     # still drain the queues that those that do share
         for w in range(len(core.state)):
-            if core.state[w] == 1 and core.staff[w] is not None:
+            if core.state[w] == OPEN and core.staff[w] is not None:
                 windows.append(w)
                 serving_s = serving_s or s in core.window_services(w)
         if not serving_s:
@@ -68,7 +70,7 @@ class Estimator:
         free = []                             # heap of (time the window is free, window)
         for w in windows:
             busy_until = now
-            if core.phase[w] != 0:            # a window's turn runs from call to finish
+            if core.phase[w] != IDLE:            # a window's turn runs from call to finish
                 mean = self.service[core.cur_service[w]] // _SCALE
                 busy_until = max(core.first_call[w] + mean, now + mean // 2)
             free.append((busy_until, w))
@@ -129,7 +131,7 @@ class Estimator:
                 if issued < 0:
                     continue
                 wait = t_rel - issued
-                if wait >= core.cfg.services[s][8] and (aged < 0 or issued < aged_issued):
+                if wait >= core.cfg.services[s][S_MAX_WAIT] and (aged < 0 or issued < aged_issued):
                     aged, aged_issued = q, issued
                 value = (wait + 1) * weights[k]
                 if value > score:
@@ -171,9 +173,9 @@ class Estimator:
         # The baseline to beat: people ahead x mean service time / open windows serving s.
         windows = 0
         for w in range(len(core.state)):
-            if core.state[w] == 1 and core.staff[w] is not None and s in core.window_services(w):
+            if core.state[w] == OPEN and core.staff[w] is not None and s in core.window_services(w):
                 windows += 1
-        return ahead * self.cfg.services[s][6] // max(windows, 1)
+        return ahead * self.cfg.services[s][S_MEAN] // max(windows, 1)
 
     def state(self):
         return (self.service, self.service_sum, self.service_n)

@@ -2,7 +2,8 @@
 # a realistic morning journalled, every kind of damage to that journal, storage that fills up,
 # and the checks that nothing acknowledged was lost and no ticket number given out twice.
 from firmware.routing import journal as jr
-from firmware.routing.core import RoutingCore, OK, PRIORITY
+from firmware.routing.core import RoutingCore
+from protocol.codes import OK, PRIORITY
 from hall import at, config
 
 ENOSPC = 28

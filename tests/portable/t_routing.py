@@ -2,12 +2,12 @@
 # The heap is larger than the default 64K: on this 64-bit port the routing code alone, loaded as
 # .mpy into RAM, takes ~50K (an ESP32 hub freezes it into flash instead; see tools/bench.py).
 HEAPSIZE = "256K"
-from firmware.routing.core import (RoutingCore, OK, NOBODY_WAITING, WRONG_STATE, NOT_LOGGED_IN,
-                                   UNKNOWN_TICKET, RECALL_LIMIT, REFUSED, PRIORITY, APPOINTMENT,
-                                   RECORDED, WRONG_WINDOW, EXPIRED, ALREADY_RATED, REASON_REQUIRED,
-                                   BAD_LEVEL, FINISHED, NO_SHOW, CANCELLED, TRANSFERRED, UNSERVED,
-                                   WAIT_TOO_LONG, OVER_TIME_LIMIT, WINDOW_IDLE, OPEN_WINDOW,
-                                   EARLY_CLOSE, CALLED, SERVING, IDLE, PAUSED, CLOSED)
+from firmware.routing.core import RoutingCore
+from protocol.codes import (OK, NOBODY_WAITING, WRONG_STATE, NOT_LOGGED_IN, UNKNOWN_TICKET,
+    RECALL_LIMIT, REFUSED, PRIORITY, APPOINTMENT, RECORDED, WRONG_WINDOW, EXPIRED, ALREADY_RATED,
+    REASON_REQUIRED, BAD_LEVEL, FINISHED, NO_SHOW, CANCELLED, TRANSFERRED, UNSERVED,
+    WAIT_TOO_LONG, OVER_TIME_LIMIT, WINDOW_IDLE, OPEN_WINDOW, EARLY_CLOSE, CALLED, SERVING, IDLE,
+    PAUSED, CLOSED)
 from firmware.routing.config import HallConfig, ConfigError
 from hall import at, config, open_hall, take, tickets
 

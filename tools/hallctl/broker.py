@@ -13,7 +13,7 @@ import json
 import secrets
 from pathlib import Path
 
-from hallctl.errors import CommandError
+from hallpc.errors import CommandError
 from protocol.schema import valid_id
 
 RESERVED = ("hub", "all", "operator")
@@ -74,7 +74,7 @@ def check_hall(doc, path):
     # routing has, every evaluator the routing names present.
     from firmware import devconfig
     from firmware.routing.config import ConfigError, HallConfig
-    from hallctl import keys
+    from hallpc import keys
     from hallctl.bundle import BOARDS, board_file
 
     def unknown(where, table, known):
@@ -247,7 +247,7 @@ class BrokerConfig:
 
     @staticmethod
     def run(args, stdin, stdout):
-        from hallctl.files import Writes, check_dir, make_dir
+        from hallpc.files import Writes, check_dir, make_dir
         hall, devices = load_hall(args.hall)
         listen_line(args.listen)
         out = Path(args.out)

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 from firmware import boards, devconfig
-from hallctl import mpybuild
-from hallctl.errors import CommandError
-from hallctl.files import check_dir, make_dir, write_atomic
+from hallpc import mpybuild
+from hallpc.errors import CommandError
+from hallpc.files import check_dir, make_dir, write_atomic
 
 ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32s2": "xtensawin",
         "esp32c3": "rv32imc", "esp32c6": "rv32imc"}
@@ -107,7 +107,7 @@ def _replaceable(out, inputs):
 
 def _build(board, config, arch, out):
     hub = config["role"] == "hub"
-    for source in mpybuild.device_sources():
+    for source in mpybuild.device_modules():
         rel = source.relative_to(mpybuild.ROOT).as_posix()
         if (rel in HOST_ONLY and board["mcu"] != "host") or (not hub and rel.startswith(HUB_ONLY)):
             continue

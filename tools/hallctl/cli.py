@@ -9,7 +9,7 @@ import sys
 
 from hallctl import broker, bundle, collect, demo, flash, frame_cmd, hub, monitor, provision, report, \
     status
-from hallctl.errors import CommandError
+from hallpc.errors import CommandError
 
 # (group, command) -> (module with add_arguments/run, help). Later commands join this table.
 COMMANDS = {

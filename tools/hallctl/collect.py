@@ -17,7 +17,7 @@ import queue
 import sqlite3
 import time
 
-from hallctl.errors import CommandError
+from hallpc.errors import CommandError
 
 COLUMNS = """digest TEXT NOT NULL,      -- sha1 of topic and payload
     hall TEXT NOT NULL, device TEXT NOT NULL, direction TEXT NOT NULL, type TEXT NOT NULL,
@@ -227,7 +227,7 @@ class Collect:
         collector.start()
         start = time.monotonic()
         end = None if args.seconds is None else start + args.seconds
-        from hallctl.progress import bar
+        from hallpc.progress import bar
         try:
             with bar("collecting from %s" % args.mqtt, total=args.seconds) as show:
                 while end is None or time.monotonic() < end:

@@ -12,7 +12,7 @@ from protocol.link import Link, GAVE_UP
 from protocol.schema import HUB
 
 from hallctl.frame_cmd import message_json
-from hallctl.errors import CommandError
+from hallpc.errors import CommandError
 
 DISPENSER = 0x11
 

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from hallctl import bundle
-from hallctl.errors import CommandError
+from hallpc.errors import CommandError
 from hallctl.status import open_port
 
 # Where each chip's MicroPython image starts in flash (the second-stage bootloader's place).

@@ -13,7 +13,7 @@ from protocol.frame import FLAG_ACK_REQ, FRAME, StreamDecoder, encode_frame, hea
 from protocol.codec import encode_payload
 from protocol.schema import must_deliver
 
-from hallctl.errors import CommandError
+from hallpc.errors import CommandError
 
 ENVELOPE = ("_src", "_dst", "_seq", "_ack")
 HEX_TEXT = re.compile(rb"^[0-9a-fA-F\s:]*$")

@@ -14,7 +14,7 @@ import socket
 import sys
 from pathlib import Path
 
-from hallctl.errors import CommandError
+from hallpc.errors import CommandError
 
 PASSWORD_ENV = "QMS_MQTT_PASSWORD"
 
@@ -77,7 +77,7 @@ class Hub:
         from firmware import devconfig
         from firmware.routing.config import HallConfig
         from hallctl.broker import check_hub_reach, read_hall
-        from hallctl.files import make_dir
+        from hallpc.files import make_dir
         from hallpc.service import DataError, HubService
 
         if args.mqtt is None and (args.credentials or args.ca):

@@ -31,11 +31,11 @@ from pathlib import Path
 
 from firmware import devconfig
 from firmware.drivers import dfplayer
-from hallctl import glyphs
+from hallpc import glyphs
 from hallpc import texts
 from hallctl.broker import read_hall
-from hallctl.errors import CommandError
-from hallctl.files import Writes, make_dir, write_text
+from hallpc.errors import CommandError
+from hallpc.files import Writes, make_dir, write_text
 from hallctl.flash import plural
 
 PSK_ENV = "QMS_WIFI_PSK"

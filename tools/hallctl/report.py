@@ -20,8 +20,8 @@ import re
 import sys
 from pathlib import Path
 
-from hallctl.errors import CommandError
-from hallctl.files import check_out_dir, write_files
+from hallpc.errors import CommandError
+from hallpc.files import check_out_dir, write_files
 from hallpc.figures import satisfaction
 
 END_NAMES = ("finished", "no_show", "gave_up", "transferred", "unserved")
@@ -303,7 +303,7 @@ def csv_files(t):
 
 def png_files(t, min_ratings):
     """[(name, PNG bytes)]: the month's plots."""
-    from hallctl.plotting import png, pyplot
+    from hallpc.plotting import png, pyplot
     plt = pyplot()
     o = t["overall"]
     written = []

@@ -11,7 +11,7 @@ errors, printer, RSSI), or with --json one JSON object per device.
 import json
 import time
 
-from hallctl.errors import CommandError
+from hallpc.errors import CommandError
 from hallctl.screen import printable
 from protocol.bus import poll_frame
 from protocol.codec import decode_payload

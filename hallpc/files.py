@@ -12,7 +12,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from hallctl.errors import CommandError
+from hallpc.errors import CommandError
 
 
 def _refuse(path, why):

@@ -7,7 +7,7 @@ def pyplot():
     import matplotlib
     matplotlib.use("Agg")                      # files only: no screen needed
     import matplotlib.pyplot as plt
-    from hallctl.glyphs import use_cjk_font
+    from hallpc.glyphs import use_cjk_font
     use_cjk_font(matplotlib)
     return plt
 

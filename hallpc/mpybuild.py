@@ -9,9 +9,12 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from hallpc import joined
+
+ROOT = Path(__file__).resolve().parents[1]
 DEVICE_TREES = ("protocol", "firmware")
 HOST_ARCH = {"x86_64": "x64", "amd64": "x64", "i686": "x86", "i386": "x86"}
 ESP32_ARCH = "xtensawin"
@@ -44,19 +47,43 @@ def host_arch():
 
 
 def compile_file(source, target, arch=None):
-    """Compile one .py to .mpy for arch (default: this host's native emitter)."""
+    """Compile one .py to .mpy for arch (default: this host's native emitter). The routing
+    core compiles as a device loads it: joined with its rooms (hallpc.joined)."""
     arch = host_arch() if arch is None else arch
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [mpy_cross()] + (["-march=" + arch] if arch else [])
-    cmd += ["-o", str(target), "-s", Path(source).name, str(source)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as work:
+        if Path(source).resolve() == (ROOT / joined.CORE).resolve():
+            try:
+                text = joined.join(ROOT)
+            except joined.JoinError as exc:
+                raise BuildError("%s: %s" % (source, exc)) from None
+            source = Path(work) / Path(source).name
+            source.write_text(text, encoding="utf-8")
+        cmd = [mpy_cross()] + (["-march=" + arch] if arch else [])
+        cmd += ["-o", str(target), "-s", Path(source).name, str(source)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BuildError("mpy-cross %s: %s" % (source, (proc.stdout + proc.stderr).strip()))
 
 
 def device_sources(root=ROOT):
+    """Every source file of device code (the routing core's rooms included)."""
     return sorted(p for tree in DEVICE_TREES for p in (root / tree).rglob("*.py"))
+
+
+def device_modules(root=ROOT):
+    """The source of each module a device loads: the routing core's rooms are in its core."""
+    rooms = {root / path for path in joined.rooms(root)}
+    return [p for p in device_sources(root) if p not in rooms]
+
+
+def _inputs(source):
+    # The files a module's .mpy is built from.
+    if Path(source).resolve() == (ROOT / joined.CORE).resolve():
+        return [ROOT / joined.CORE, Path(joined.__file__)] + \
+            [ROOT / path for path in joined.rooms(ROOT)]
+    return [Path(source)]
 
 
 def build(out, extra_flat=(), arch=None):
@@ -65,7 +92,7 @@ def build(out, extra_flat=(), arch=None):
     Only files whose source is newer than their .mpy are compiled; stale .mpy files are removed.
     """
     out = Path(out)
-    jobs = [(src, out / src.relative_to(ROOT).with_suffix(".mpy")) for src in device_sources()]
+    jobs = [(src, out / src.relative_to(ROOT).with_suffix(".mpy")) for src in device_modules()]
     jobs += [(Path(src), out / (Path(src).stem + ".mpy")) for src in extra_flat]
     wanted = {target for _, target in jobs}
     if out.exists():
@@ -73,7 +100,8 @@ def build(out, extra_flat=(), arch=None):
             if stale not in wanted:
                 stale.unlink()
     for source, target in jobs:
-        if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+        if not target.exists() or \
+                target.stat().st_mtime < max(p.stat().st_mtime for p in _inputs(source)):
             compile_file(source, target, arch)
     return out
 

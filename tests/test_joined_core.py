@@ -1,0 +1,63 @@
+"""The routing core as a device loads it: its rooms joined into one module (hallpc.joined),
+compiled, loaded from .mpy alone under the unix port, passing the core's own portable tests,
+and costing no heap for the rooms."""
+import ast
+
+import pytest
+
+from conftest import ROOT, build_mpy, run_micropython
+from hallpc import joined, mpybuild
+
+ROOMS = joined.rooms(ROOT)
+MPY_ONLY = """
+import sys
+if '' in sys.path:
+    sys.path.remove('')          # the .mpy files alone, as a device holds them
+"""
+
+
+def test_the_rooms_are_the_bases_of_the_core_and_the_build_holds_none_of_them():
+    assert {"firmware/routing/durable.py", "firmware/routing/windows.py",
+            "firmware/routing/timers.py", "firmware/routing/stats.py"} <= set(ROOMS)
+    build = build_mpy()
+    for room in ROOMS:
+        assert not (build / room).with_suffix(".mpy").exists()
+    assert (build / "firmware/routing/core.mpy").exists()
+    tree = ast.parse(joined.join(ROOT))
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    core = [c for c in classes if c.name == "RoutingCore"][0]
+    assert not core.bases                        # one class, no walk through bases
+    methods = {n.name for n in core.body if isinstance(n, ast.FunctionDef)}
+    assert {"_log", "_replay", "_repeat", "_end_day", "_issue", "choose", "_call_next",
+            "_rate", "_tick", "issue", "tick", "is_idle"} <= methods
+
+
+def test_the_joined_core_is_what_a_device_loads_and_passes_the_cores_tests():
+    out = run_micropython(MPY_ONLY + """
+import firmware.routing.core as core
+print(core.__file__)
+print([m for m in sys.modules if m.endswith(('durable', 'windows', 'timers', 'stats'))])
+import runner
+sys.exit(runner.run('t_routing'))
+""", heapsize="256K")
+    lines = out.splitlines()
+    assert lines[0].endswith("firmware/routing/core.mpy") and lines[1] == "[]"
+    assert sum(1 for line in lines if line.startswith("PASS")) >= 20
+    assert not any(line.startswith("FAIL") for line in lines)
+
+
+def test_two_rooms_defining_one_method_are_refused(tmp_path):
+    for path in ["firmware/routing/core.py"] + ROOMS:
+        target = tmp_path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text((ROOT / path).read_text())
+    timers = tmp_path / "firmware/routing/timers.py"
+    timers.write_text(timers.read_text() + "\n    def choose(self, w, now):\n        return None\n")
+    with pytest.raises(joined.JoinError, match="both define RoutingCore.choose"):
+        joined.join(tmp_path)
+
+
+def test_a_broken_room_fails_the_build_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(joined, "join", lambda root: "def broken(:\n")
+    with pytest.raises(mpybuild.BuildError, match="core"):
+        mpybuild.compile_file(ROOT / joined.CORE, tmp_path / "core.mpy")
