@@ -21,7 +21,6 @@ Two shortcuts keep a day fast and change nothing a device or the hub does:
   the hub resumes at the poll, on the same cycle, that the first device with something to say
   would have answered.
 """
-import heapq
 import math
 import random
 import re
@@ -29,9 +28,13 @@ import re
 from firmware.drivers import escpos
 from firmware.hubrun import HubMqtt, HubRuntime
 from firmware.routing.core import RoutingCore
-from protocol.codes import PRIORITY, FINISHED, EARLY_CLOSE, TRANSFERRED, POLL
+from protocol.codes import PRIORITY, POLL, PAUSED, CANCELLED
 from firmware.routing.journal import MemoryStorage
-from host_sim.hallday import DayResult, HallDay, Ticket, next_arrival, service_time
+from firmware.routing.config import S_PREFIX
+from host_sim import fleet, people
+from host_sim.books import Books, totals
+from host_sim.events import Scheduler
+from host_sim.hallday import DayResult, HallDay, next_arrival, service_time
 from host_sim.printer import BYTES_PER_MS, VirtualPrinter
 from firmware.runtime import DeviceRuntime
 from protocol.frame import FRAME, StreamDecoder
@@ -39,7 +42,6 @@ from protocol.ticks import ticks_diff
 
 HUB_EV, DEV_EV, DOWN_EV, UP_EV, WORLD_EV, MQTT_EV = range(6)
 TICKET = re.compile(rb"QMS1\|[^|]*\|[^|]*\|([A-Z]{1,2}\d+)")
-CALL = re.compile(r"^请([A-Z]{1,2}\d+)号到(\d+)号窗口(\(重呼\))?$")
 NEVER = float("inf")
 
 
@@ -244,33 +246,15 @@ class FrameHall:
         displays = int(bus.get("displays", 1))
         self.now = sc.at(sc.start) * 1000000            # virtual µs (UTC based)
         self.t0 = self.now
-        self.heap = []
-        self.seq = 0
-        from hallpc.texts import printer_texts
-        texts = printer_texts(hall.hall, {s[0]: (s[1], list(s[9])) for s in hall.services})
-        configs = []
-        for k in range(dispensers):
-            configs.append({"id": "disp-%d" % (k + 1), "role": "dispenser", "hall": hall.hall,
-                            "bus_address": 1 + k, "texts": texts,
-                            "printer": {"confirm": "gs_h"},
-                            "service_keys": [{"service": s[0]} for s in hall.services] +
-                            [{"service": s[0], "kind": "priority"} for s in hall.services]})
-        for k in range(displays):
-            configs.append({"id": "display-%d" % (k + 1), "role": "display", "hall": hall.hall,
-                            "bus_address": 20 + k})
-        for k, number in enumerate(hall.numbers):
-            configs.append({"id": "caller-%d" % number, "role": "caller", "hall": hall.hall,
-                            "bus_address": 32 + k, "window": number})
-            if hall.evaluator[k] is not None:      # (a window without one is not rated)
-                configs.append({"id": hall.evaluator[k], "role": "evaluator",
-                                "hall": hall.hall, "bus_address": 128 + k, "window": number,
-                                "rating_levels": hall.rating_levels,
-                                "reason_from": hall.reason_required_from})
+        self.events = Scheduler(self.now)
+        configs = fleet.devices(hall, dispensers, displays)
         self.configs = configs
         self.mqtt = sc.mqtt                             # None: the RS485 bus
         self.broker_down_until = 0
         self.storage = MemoryStorage()
         self.core = RoutingCore(hall, self.storage, now=sc.at(sc.start))
+        self.result = DayResult(sc.name)
+        self.books = Books(self.result, self.core)      # the day's record
         self.hub_uart = SimUART(self, None)
         self.hub = self._new_hub()
         self.hub_gen = 0
@@ -300,13 +284,14 @@ class FrameHall:
         self.staff = {}                                 # window -> dict
         self.report = {"issued_seen": 0, "printed": 0, "calls": [], "ratings_given": 0,
                        "latency_us": [], "refused": 0, "walked_away": 0, "reboots": 0,
-                       "hub_restarts": 0, "frames_corrupted": 0, "frames_lost": 0,
+                       "frames_corrupted": 0, "frames_lost": 0,
                        "collisions": 0, "paper_outs": 0, "broker_restarts": 0,
                        "broker_dropped": 0}
         self.press_at = {}                              # window -> when "next" was pressed
-        self.result = DayResult(sc.name)
-        self.tickets = {}                               # name -> Ticket (the day's record)
-        self.first_calls = []                           # every first call the hub made
+        self.tickets = self.books.tickets               # name -> Ticket
+        self.first_calls = self.books.first_calls       # every first call the hub made
+        self.keys = {d.id: people.keys(d.config) for d in self.devices
+                     if d.config["role"] == "caller"}   # the caller's own key map
         self.opened = {}                                # window -> when staff last opened it
 
     def _new_hub(self):
@@ -315,28 +300,8 @@ class FrameHall:
         else:
             hub = HubRuntime(self.core, self.configs, self.hub_uart, self._ms(), baud=self.baud,
                              reply_us=self.reply_us)
-        hub.role.observe = self._absorb    # the day's record, from what the core says
+        hub.role.observe = self.books.absorb    # the day's record, from what the core says
         return hub
-
-    def _absorb(self, now, outputs):
-        core = self.core
-        result = self.result
-        for o in outputs:
-            kind = o[0]
-            if kind == "issued":
-                name = core.ticket_name(o[1], o[2])
-                self.tickets[name] = Ticket(core.cfg.services[o[1]][0], name, now, o[3],
-                                            core.estimator.naive(core, o[1], o[4]))
-            elif kind == "ended":
-                ticket = self.tickets.get(core.ticket_name(o[1], o[2]))
-                if ticket is not None and o[3] != TRANSFERRED:          # transfers live on renumbered
-                    ticket.how, ticket.wait, ticket.estimate = o[3], o[4], o[5]
-            elif kind == "called" and o[4] == 0:
-                self.first_calls.append(core.ticket_name(o[2], o[3]))
-            elif kind == "alert":
-                result.alerts[o[1]] = result.alerts.get(o[1], 0) + 1
-                if o[1] == EARLY_CLOSE:
-                    result.early_stops += 1
 
     # ---- time and events ---------------------------------------------------------------------
 
@@ -347,8 +312,7 @@ class FrameHall:
         return self.now // 1000000
 
     def push(self, at, kind, arg=None):
-        self.seq += 1
-        heapq.heappush(self.heap, (at, self.seq, kind, arg))
+        self.events.push(at, kind, arg)
 
     def wake(self, device, at):
         if at < device.wake_at or device.wake_at <= self.now:
@@ -442,7 +406,7 @@ class FrameHall:
                 elif dst in self.by_address:
                     targets.add(self.by_address[dst])
         at = self.now + self.REACT_US
-        for dev in targets:
+        for dev in sorted(targets, key=_address):      # (a set: in a fixed order)
             dev.uart.rx.extend(data)
             self.wake(dev, at)
 
@@ -564,16 +528,12 @@ class FrameHall:
 
     def _hub_restart(self):
         # Power lost: everything the hub knew comes back from its journal, 20 s later.
-        before = self.core.fingerprint()
         down = self.now
         self.hub_down_until = down + 20000000
-        self.core = RoutingCore.recover(self.sc.hall, self.storage, down // 1000000)
-        if self.core.fingerprint() != before:
-            raise AssertionError("the hub came back different from its journal")
+        self.core = self.books.restart(self.sc.hall, self.storage, down // 1000000)
         self.hub = self._new_hub()
         self.hub_uart.rx = bytearray()
         self.idle_since = None
-        self.report["hub_restarts"] += 1
         self.wake_hub(self.hub_down_until)
 
     # ---- devices -----------------------------------------------------------------------------
@@ -600,6 +560,10 @@ class FrameHall:
     def press(self, device, key):
         device.panel.presses.append(key)
         self.wake(device, self.now)
+
+    def act(self, caller, action):
+        # Staff press the key their caller's key map gives the action.
+        self.press(caller, self.keys[caller.id][action])
 
     def _reboot(self, device):
         device.boot(self._ms())
@@ -675,7 +639,7 @@ class FrameHall:
         if self.sc.print_failures and self.rng.random() < self.sc.print_failures:
             device.printer.run_out(self.rng.randrange(0, 600))   # in this ticket or a later one
         self.busy[device.id] = True
-        prefixes = [s[0] for s in self.sc.hall.services]
+        prefixes = [s[S_PREFIX] for s in self.sc.hall.services]
         index = prefixes.index(citizen.service) + (len(prefixes) if citizen.kind else 0)
         self.press(device, index)
 
@@ -708,8 +672,8 @@ class FrameHall:
             self.world(self.now + self._react(), self._staff_next, window)
         elif action == "back":
             staff.update(on=True, state="idle", leave=None)
-            if role.state == 2:
-                self.press(caller, 8)                    # resume
+            if role.state == PAUSED:
+                self.act(caller, "pause")                # (the same key resumes)
             else:
                 role.login(shift.staff, ms)              # (the window was closed meanwhile)
                 self.wake(caller, self.now)
@@ -727,8 +691,8 @@ class FrameHall:
             return                                       # already gone
         staff.update(on=False, leave=None, state="away")
         self._close_period(window)
-        self.press(caller, 8 if how == "pause" else 15)
-        self.world(self.now + 500000, self.press, caller, 9)      # confirm
+        self.act(caller, "pause" if how == "pause" else "close")
+        self.world(self.now + 500000, self.act, caller, "confirm")
 
     def _react(self):
         # Staff notice their board within one to four seconds.
@@ -749,7 +713,7 @@ class FrameHall:
             return
         staff["state"] = "asked"
         self.press_at[window] = self.now
-        self.press(self.callers[window], 0)
+        self.act(self.callers[window], "next")
         self.world(self.now + 30000000, self._asked_timeout, window, self.press_at[window])
 
     def _asked_timeout(self, window, pressed):
@@ -763,9 +727,9 @@ class FrameHall:
         staff = self.staff.get(window)
         if staff is None:
             return
-        call = CALL.match(text)
-        if call and not call.group(3):
-            ticket = call.group(1)
+        call = people.read_call(text)
+        if call and not call[2]:
+            ticket = call[0]
             pressed = self.press_at.pop(window, None)
             if pressed is not None:
                 self.report["latency_us"].append(self.now - pressed)
@@ -779,8 +743,8 @@ class FrameHall:
                     walk = self.rng.uniform(10, 30)
                     self.world(self.now + int(walk * 1e6), self._at_window, window, ticket)
                 # nobody comes: the hub recalls, then marks the no-show, and the board says so
-        elif text.endswith("正在办理") and staff["state"] == "starting":
-            ticket = text.split()[0]
+        elif people.serving(text) and staff["state"] == "starting":
+            ticket = people.serving(text)
             mean, cv = self.sc.service_times[ticket.rstrip("0123456789")]
             staff["state"] = "serving"
             self.world(self.now + int(self._service_time(mean, cv) * 1e6), self._finish, window)
@@ -791,10 +755,10 @@ class FrameHall:
                 staff["state"] = "idle"
                 return                                   # wait for the board to show someone
             if staff["state"] == "idle" and staff["on"]:
-                waiting = re.search(r"等候(\d+)人", text)
+                waiting = people.waiting(text)
                 if staff["leave"]:
                     self._leave(window)
-                elif waiting and int(waiting.group(1)) > 0:
+                elif waiting:
                     self.world(self.now + self._react(), self._staff_next, window)
 
     def _not_coming(self, window, ticket, step):
@@ -804,11 +768,11 @@ class FrameHall:
             return
         caller = self.callers[window]
         if step == 1:
-            self.press(caller, 1)
+            self.act(caller, "recall")
             self.world(self.now + 30000000, self._not_coming, window, ticket, 2)
         else:
-            self.press(caller, 4)
-            self.world(self.now + 500000, self.press, caller, 9)
+            self.act(caller, "no_show")
+            self.world(self.now + 500000, self.act, caller, "confirm")
 
     def _service_time(self, mean, cv):
         return max(1.0, service_time(self.rng, mean, cv))
@@ -818,7 +782,7 @@ class FrameHall:
         if staff["state"] == "calling" and staff["ticket"] == ticket:
             staff["state"] = "starting"
             staff["started"] = self.now
-            self.press(self.callers[window], 2)
+            self.act(self.callers[window], "start")
 
     def _finish(self, window):
         staff = self.staff[window]
@@ -826,7 +790,7 @@ class FrameHall:
         self.result.busy[window] = self.result.busy.get(window, 0) + \
             (self.now - staff["started"]) / 1e6
         citizen = self.holders.get(staff["ticket"])
-        self.press(self.callers[window], 3)
+        self.act(self.callers[window], "finish")
         if citizen is not None:
             citizen.rated = self.rng.random() >= self.sc.rating_share   # those who will not rate
         if staff["leave"]:
@@ -888,9 +852,9 @@ class FrameHall:
         self.wake_hub(self.now)
         self.world(self.now, self._sample)
         last_progress = 0
-        heap = self.heap
-        while heap and heap[0][0] <= end_us:
-            at, _, kind, arg = heapq.heappop(heap)
+        events = self.events
+        while events.due(end_us):
+            at, kind, arg = events.pop()
             self.now = at
             if kind == WORLD_EV:
                 arg[0](*arg[1])
@@ -901,8 +865,8 @@ class FrameHall:
                 self.progress((at - self.t0) / (end_us - self.t0))
         # Closing time: no one new comes; what is on its way lands (the line runs 30 s more).
         settle = end_us + 30000000
-        while heap and heap[0][0] <= settle:
-            at, _, kind, arg = heapq.heappop(heap)
+        while events.due(settle):
+            at, kind, arg = events.pop()
             self.now = at
             if kind != WORLD_EV:
                 self._line(kind, arg)
@@ -938,31 +902,25 @@ class FrameHall:
             if staff["state"] == "serving":
                 result.busy[window] = result.busy.get(window, 0) + \
                     (self.now - staff["started"]) / 1e6
-        services = core.cfg.service_count()
-        issued = sum(core.stats.issued[s] for s in range(services))
-        recorded = sum(sum(counts) for counts in core.stats.staff_ratings.values())
-        result.rating_rejects = sum(core.rejects)
+        books = totals(core)
+        issued, recorded = books["issued"], books["ratings"]
+        result.rating_rejects = books["rating_rejects"]
         core.out = []
         core.on_day_closed = result.days.append
         core.close_day(self._utc())
-        self._absorb(self._utc(), core.out)
+        self.books.absorb(self._utc(), core.out)
         core.out = []
         printed = set()
         for device in self.dispensers:
             printed.update(device.printer.printed)
         for ticket in self.tickets.values():
             ticket.voided = ticket.name not in printed
-        result.tickets = list(self.tickets.values())
+        self.books.close()
         result.refused = self.report["refused"]
-        result.hub_restarts = self.report["hub_restarts"]
-        served = [t for t in result.tickets if t.how == FINISHED]
-        if served:
-            result.estimate_error = sum(abs(t.estimate - t.wait) for t in served) / len(served)
-            result.naive_error = sum(abs(t.naive - t.wait) for t in served) / len(served)
         calls = [t for t, _ in self.report["calls"]]
         latencies = sorted(self.report["latency_us"])
         m = self.hub.master.stats if not self.mqtt else {"polls": 0, "garbled": 0}
-        unprinted = sum(1 for t in result.tickets if t.voided and t.how != 2)
+        unprinted = sum(1 for t in result.tickets if t.voided and t.how != CANCELLED)
         checks = {
             "issued": issued, "printed": self.report["printed"],
             "issued_not_printed_nor_voided": unprinted,
@@ -983,8 +941,9 @@ class FrameHall:
             "devices": len(self.devices),
             "devices_online": sum(1 for row in self.hub.role.status_table() if row["online"]),
         }
+        checks["numbers_reused"] = len(self.books.reused)
         checks["problems"] = unprinted + checks["duplicated_calls"] + \
-            abs(checks["ratings_given"] - recorded)
+            abs(checks["ratings_given"] - recorded) + checks["numbers_reused"]
         result.checks = checks
         return checks
 
@@ -993,3 +952,7 @@ def _pct(values, q):
     if not values:
         return 0
     return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def _address(device):
+    return device.address

@@ -1,18 +1,22 @@
 """A simulated day in a hall, ticket by ticket, driving the real routing core in virtual time.
 
-Events sit in a heap ordered by (time, kind, insertion counter), so equal times run in a fixed
-order and a seed fixes the whole day. Citizens arrive by a Poisson process whose rate changes
+Events come from the simulator's one scheduler (host_sim/events.py), at the same time in the
+order of their kind, then as pushed, so a seed fixes the whole day; the day's record is kept
+by the one book-keeper (host_sim/books.py). Citizens arrive by a Poisson process whose rate changes
 through the day, take a ticket, and give up after an exponential patience; staff open their
 windows by the roster, call as soon as they are free, take breaks once the current citizen is
 done, and close at the end of their shift; served citizens rate at the window's evaluator.
 """
-import heapq
 import math
 import random
 from dataclasses import dataclass, field
 
 from firmware.routing.core import RoutingCore
-from protocol.codes import OK, FINISHED, CANCELLED, UNSERVED, PRIORITY, EARLY_CLOSE
+from firmware.routing.journal import MemoryStorage
+from firmware.routing.config import S_PREFIX
+from host_sim.books import Books
+from host_sim.events import Scheduler
+from protocol.codes import OK, FINISHED, CANCELLED, UNSERVED, PRIORITY
 
 SHIFT, DONE, ARRIVE, GIVE_UP, TICK, SAMPLE, RESTART = range(7)
 
@@ -86,21 +90,19 @@ class HallDay:
         self.sc = scenario
         self.walk_s = walk_s
         self.rng = random.Random(scenario.seed)
-        self.core = RoutingCore(scenario.hall, now=scenario.at(scenario.start))
-        self.heap = []
-        self.counter = 0
+        self.storage = MemoryStorage()             # the hub's flash: it survives a restart
+        self.core = RoutingCore(scenario.hall, self.storage, now=scenario.at(scenario.start))
+        self.events = Scheduler()
         self.result = DayResult(scenario.name)
-        self.tickets = {}           # name -> Ticket
+        self.books = Books(self.result, self.core)
+        self.tickets = self.books.tickets           # name -> Ticket
         self.serving = {}           # window number -> (ticket name, started at)
         self.pending = {}           # window number -> "pause" | "close" (when the citizen is done)
         self.opened = {}            # window number -> when it last opened (for utilisation)
         self.progress = progress
 
-    # ---- the event heap ----------------------------------------------------------------------
-
     def push(self, when, kind, arg=None):
-        self.counter += 1
-        heapq.heappush(self.heap, (when, kind, self.counter, arg))
+        self.events.push(when, kind, arg, priority=kind)
 
     def run(self):
         sc = self.sc
@@ -117,8 +119,8 @@ class HallDay:
         for _ in range(sc.hub_restarts):
             self.push(self.rng.uniform(sc.at(sc.start), sc.at(sc.end)), RESTART)
         end = sc.at(sc.end)
-        while self.heap and self.heap[0][0] <= end:
-            when, kind, _, arg = heapq.heappop(self.heap)
+        while self.events.due(end):
+            when, kind, arg = self.events.pop()
             now = int(when)
             if kind == SHIFT:
                 self._shift(now, *arg)
@@ -146,16 +148,11 @@ class HallDay:
         self.core.on_day_closed = self.result.days.append
         self.core.close_day(end)
         self._absorb(end)
-        self._finish_figures()
-        return self.result
+        return self.books.close()
 
     def _restart(self, now):
         # The hub loses power and comes back: everything it knows comes from its journal.
-        before = self.core.fingerprint()
-        self.core = RoutingCore.recover(self.sc.hall, self.core.storage, now)
-        if self.core.fingerprint() != before or self.core.replay_skipped:
-            raise AssertionError("the hub came back different from its journal")
-        self.result.hub_restarts += 1
+        self.core = self.books.restart(self.sc.hall, self.storage, now)
 
     # ---- citizens ----------------------------------------------------------------------------
 
@@ -174,14 +171,10 @@ class HallDay:
         core = self.core
         kind = PRIORITY if self.rng.random() < self.sc.priority_share else 0
         result = core.issue(now, prefix, kind=kind)
-        issued = [o for o in core.out if o[0] == "issued"]
-        self._absorb(now)
+        name = self._absorb(now)
         if result != OK:
             self.result.refused += 1
             return
-        s, number, ahead = issued[0][1], issued[0][2], issued[0][4]
-        name = core.ticket_name(s, number)
-        self.tickets[name] = Ticket(prefix, name, now, kind, core.estimator.naive(core, s, ahead))
         if self.sc.print_failures and self.rng.random() < self.sc.print_failures:
             self.tickets[name].voided = True           # the printer failed: the hub voids it
             core.cancel(now, name)
@@ -227,16 +220,17 @@ class HallDay:
     def _call(self, now, window):
         core = self.core
         w = core.cfg.window(window)
-        if window in self.serving or core.state[w] != 1 or core.phase[w] != 0:
+        if window in self.serving or not core.is_open(w) or not core.is_idle(w):
             return
         if core.call_next(now, window) != OK:
             self._absorb(now)
             return
-        name = core.ticket_name(core.cur_service[w], core.cur_number[w])
+        name = core.window_view(w)[2]
+        s = core.parse_ticket(name)[0]
         self._absorb(now)
         start = now + self.walk_s
         core.start(start, window)
-        mean, cv = self.sc.service_times[self.sc.hall.services[core.cur_service[w]][0]]
+        mean, cv = self.sc.service_times[self.sc.hall.services[s][S_PREFIX]]
         duration = max(1, round(self._service_time(mean, cv)))
         self.serving[window] = (name, start)
         self.push(start + duration, DONE, window)
@@ -257,7 +251,7 @@ class HallDay:
                                      weights=self.sc.rating_weights)[0]
             reasons = (1 + self.rng.randrange(5),) if level >= core.cfg.reason_required_from else ()
             w = core.cfg.window(window)
-            staff = core.staff[w]
+            staff = core.window_view(w)[5] or None
             if core.rate(now + 5, window, name, level, reasons, core.cfg.evaluator[w]) == 0:
                 self.result.ratings.append((window, staff, self.tickets[name].service, level))
             else:
@@ -271,27 +265,11 @@ class HallDay:
     # ---- what the core said ------------------------------------------------------------------
 
     def _absorb(self, now):
+        # The core's outputs into the day's record; the name of a ticket issued, if any.
         core = self.core
-        for o in core.out:
-            kind = o[0]
-            if kind == "ended":
-                name = core.ticket_name(o[1], o[2])
-                ticket = self.tickets.get(name)
-                if ticket is not None and o[3] != 3:          # transfers live on renumbered
-                    ticket.how, ticket.wait, ticket.estimate = o[3], o[4], o[5]
-            elif kind == "alert":
-                self.result.alerts[o[1]] = self.result.alerts.get(o[1], 0) + 1
-                if o[1] == EARLY_CLOSE:
-                    self.result.early_stops += 1
+        issued = self.books.absorb(now, core.out)
         core.out = []
-
-    def _finish_figures(self):
-        result = self.result
-        result.tickets = list(self.tickets.values())
-        served = [t for t in result.tickets if t.how == FINISHED]
-        if served:
-            result.estimate_error = sum(abs(t.estimate - t.wait) for t in served) / len(served)
-            result.naive_error = sum(abs(t.naive - t.wait) for t in served) / len(served)
+        return issued
 
 
 ENDS = {FINISHED: "finished", 1: "no-show", CANCELLED: "gave up", 3: "transferred",

@@ -8,7 +8,6 @@ import json
 import os
 import pty
 import random
-import re
 import select
 import subprocess
 import threading
@@ -18,7 +17,13 @@ from pathlib import Path
 
 import serial
 
-from hallctl import mpybuild
+from hallpc import mpybuild
+from firmware.routing.config import S_PREFIX
+from host_sim import fleet, people
+from host_sim.books import totals
+from host_sim.events import WallClock
+
+ARRIVE = 0
 
 
 def _pty():
@@ -253,7 +258,7 @@ class VirtualBoard:
             self.cable.close()
 
 
-def HostHub(core, devices, boards, utc0=None, speed=1):
+def HostHub(core, devices, boards, utc0, speed=1):
     """The hub on the host for a hall of virtual boards: the hall PC's serial hub
     (hallpc.serialhub, the same HubRuntime as on an ESP32) with one pyserial port per board,
     each hearing every transmission as on a multi-drop bus. Processes on a busy host answer a
@@ -261,7 +266,7 @@ def HostHub(core, devices, boards, utc0=None, speed=1):
     wider and late answers are not policed as talking out of turn."""
     from hallpc.serialhub import SerialHub
     return SerialHub(core, devices, [board.port for board in boards],
-                     utc0=utc0 if utc0 is not None else core.day_base + 3600 * 2, speed=speed,
+                     utc0=utc0, speed=speed,
                      reply_us=40000, gap_us=5000, turnaround_us=0, police=False)
 
 
@@ -288,31 +293,15 @@ class MqttHostHub:
         self.mqtt.stop()
 
 
-CALL = re.compile(r"^请([A-Z]{1,2}\d+)号到(\d+)号窗口(\(重呼\))?$")
-
-
 def dispenser_config(hall):
-    """The config of a dispenser with a key for every service of `hall` (a HallConfig) on the
-    host board, as provisioning would make it."""
-    from hallpc.texts import printer_texts
-    return {"id": "disp-1", "role": "dispenser", "hall": hall.hall, "board": "host",
-            "bus_address": 17, "service_keys": [{"service": s[0]} for s in hall.services],
-            "printer": {"confirm": "gs_h"},
-            "texts": printer_texts("服务大厅", {s[0]: (s[1], list(s[9])) for s in hall.services})}
+    """The config of the hall's first dispenser on the host board (host_sim.fleet)."""
+    return fleet.dispenser(hall, 0, board="host")
 
 
 def hall_devices(hall):
-    """The configs of a real-time hall's devices: a dispenser, a hall display, a caller at
-    every window and an evaluator at every window that has one."""
-    devices = [dispenser_config(hall), {"id": "display-1", "role": "display", "hall": hall.hall,
-                                        "board": "host", "bus_address": 250}]
-    for k, number in enumerate(hall.numbers):
-        devices.append({"id": "caller-%d" % number, "role": "caller", "hall": hall.hall,
-                        "board": "host", "bus_address": 32 + k, "window": number})
-        if hall.evaluator[k] is not None:          # (a window without one is not rated)
-            devices.append({"id": hall.evaluator[k], "role": "evaluator", "hall": hall.hall,
-                            "board": "host", "bus_address": 120 + k, "window": number})
-    return devices
+    """The configs of a real-time hall's devices on host boards (host_sim.fleet): a dispenser,
+    a hall display, a caller at every window and an evaluator at every window that has one."""
+    return fleet.devices(hall, dispensers=1, displays=1, board="host")
 
 
 class RealtimeHall:
@@ -353,6 +342,8 @@ class RealtimeHall:
         self.hub.role.OFFLINE_AFTER_S *= speed          # devices report in real seconds
         self.staff = {n: {"state": "idle", "at": 0.0} for n in hall.numbers}
         self.called = []                                # (ticket, window) for each first call
+        self.keys = {cfg["window"]: people.keys(cfg) for cfg in self.devices
+                     if cfg["role"] == "caller"}        # each caller's own key map
         self.seen = {board_id: 0 for board_id in self.boards}
 
     def run(self, minutes, progress=None):
@@ -360,20 +351,20 @@ class RealtimeHall:
         # progress(share of the run done), where someone watches.
         sc = self.sc
         shown = 0
-        t0 = time.monotonic()
-        end = t0 + minutes * 60 / self.speed
-        arrivals = {}
-        for k, prefix in enumerate([s[0] for s in sc.hall.services]):
+        events = WallClock(0, speed=self.speed)        # hall seconds since the start
+        t0 = events.wall(0)
+        end = events.wall(minutes * 60)
+        for k, prefix in enumerate([s[S_PREFIX] for s in sc.hall.services]):
             rate = max(r for _, r in sc.arrivals.get(prefix, [(0, 0)]))
             if rate > 0:
-                arrivals[k] = (rate, t0 + self._gap(rate))
+                events.push(self._gap(rate), ARRIVE, (k, rate))
         while time.monotonic() < end:
             now = time.monotonic()
             self.hub.pump()
-            for k, (rate, due) in list(arrivals.items()):
-                if now >= due:
-                    self.boards["disp-1"].press(k)
-                    arrivals[k] = (rate, due + self._gap(rate))
+            while events.due((now - t0) * self.speed):
+                at, _, (k, rate) = events.pop()
+                self.boards["disp-1"].press(k)          # a citizen takes a ticket
+                events.push(at + self._gap(rate), ARRIVE, (k, rate))
             self._staff(now)
             self._read()
             if progress is not None and now - shown > 0.5:
@@ -382,7 +373,8 @@ class RealtimeHall:
         return self.finish()
 
     def _gap(self, per_hour):
-        return self.rng.expovariate(per_hour * self.speed / 3600.0)
+        # Hall seconds to the next arrival.
+        return self.rng.expovariate(per_hour / 3600.0)
 
     def _read(self):
         for board_id, board in self.boards.items():
@@ -393,23 +385,24 @@ class RealtimeHall:
                 if line[:2] == ["hw", "board"] and board_id.startswith("caller-"):
                     self._board(int(board_id[7:]), line[2])
                 elif line == ["hw", "lights", 31] or line == ["hw", "lights", 15]:
-                    level = self.rng.choices(range(1, 6), [70, 20, 6, 3, 1])[0]
+                    level, reason = people.rating(self.rng, self.sc.rating_weights,
+                                                  self.sc.hall.reason_required_from)
                     board.press(level - 1)
-                    if level >= 4:
-                        board.press(self.rng.randrange(5))      # the reason
+                    if reason is not None:
+                        board.press(reason)                     # the reason
         time.sleep(0.002)                                        # a real-time loop: yield the CPU
 
     def _board(self, window, text):
         staff = self.staff[window]
         now = time.monotonic()
-        call = CALL.match(text)
-        if call and not call.group(3) and staff["state"] in ("idle", "asked"):
-            self.called.append((call.group(1), window))
+        call = people.read_call(text)
+        if call and not call[2] and staff["state"] in ("idle", "asked"):
+            self.called.append((call[0], window))
             staff.update(state="walking", at=now + 20 / self.speed)
-        elif text.endswith("正在办理") and staff["state"] == "starting":
-            mean, cv = self.sc.service_times[text.split()[0].rstrip("0123456789")]
+        elif people.serving(text) and staff["state"] == "starting":
+            mean, cv = self.sc.service_times[people.serving(text).rstrip("0123456789")]
             staff.update(state="serving", at=now + self.rng.expovariate(1 / mean) / self.speed)
-        elif text == "无人等候" and staff["state"] == "asked":
+        elif people.waiting(text) == 0 and staff["state"] == "asked":
             staff.update(state="idle", at=now + 0.5)
 
     def _staff(self, now):
@@ -418,17 +411,17 @@ class RealtimeHall:
             if now < staff["at"]:
                 continue
             if staff["state"] == "idle":
-                board.press(0)                                   # next
+                board.press(self.keys[window]["next"])
                 staff.update(state="asked", at=now + 3)
             elif staff["state"] == "asked":                      # no answer: ask again
                 staff.update(state="idle", at=now)
             elif staff["state"] == "walking":
-                board.press(2)                                   # start
+                board.press(self.keys[window]["start"])
                 staff.update(state="starting", at=now + 3)
             elif staff["state"] == "starting":
                 staff.update(state="walking", at=now)            # not seen: press again
             elif staff["state"] == "serving":
-                board.press(3)                                   # finish
+                board.press(self.keys[window]["finish"])
                 staff.update(state="idle", at=now + 0.3)
 
     def finish(self):
@@ -438,11 +431,8 @@ class RealtimeHall:
             self.hub.pump()
             self._read()
         core = self.core
-        services = core.cfg.service_count()
-        issued = sum(core.stats.issued[s] for s in range(services))    # the day's books, before
-        ended = sum(core.stats.ends[5 * s + k] for s in range(services) for k in range(5))
-        finished = sum(core.stats.served_count[s] for s in range(services))
-        ratings = sum(sum(counts) for counts in core.stats.staff_ratings.values())
+        books = totals(core)                            # the day's books, before the close
+        issued, ended, finished = books["issued"], books["ended"], books["finished"]
         _, _, utc = self.hub.now()
         core.out = []
         core.close_day(utc)                             # close ends whoever still waits
@@ -454,7 +444,7 @@ class RealtimeHall:
             "hall": self.sc.hall.hall,         # the id every device and the hub use on the wire
             "issued": issued, "finished": finished, "unserved_at_close": unserved, "ended": ended,
             "lost": issued - ended,
-            "ratings": ratings, "rating_rejects": sum(core.rejects),
+            "ratings": books["ratings"], "rating_rejects": books["rating_rejects"],
             "calls": len(tickets), "duplicated_calls": len(tickets) - len(set(tickets)),
             "printed": self.printer.printed.count(b"QMS1|"),
             "devices": len(table), "devices_online": sum(1 for row in table if row["online"]),

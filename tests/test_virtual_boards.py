@@ -35,7 +35,7 @@ def test_a_service_from_key_press_to_rating_over_real_serial_links(tmp_path):
         cfg = config()
         from hall import at
         core = RoutingCore(cfg, journal, at("09:00"))
-        hub = HostHub(core, [DISPENSER, CALLER, EVALUATOR, DISPLAY], boards)
+        hub = HostHub(core, [DISPENSER, CALLER, EVALUATOR, DISPLAY], boards, utc0=at("09:00"))
         _, _, utc = hub.now()
         core.window_open(utc, 1)
         core.login(utc, 1, "S1")
@@ -58,11 +58,11 @@ def test_a_service_from_key_press_to_rating_over_real_serial_links(tmp_path):
         evaluator.wait_for(lambda i: i[:2] == ["hw", "screen"] and i[2][-1] == "谢谢您的评价", 15, pump)
         for _ in range(200):
             pump()
-            if core.stats.staff_ratings.get("S1"):
+            if core.day_summary()["staff_ratings"].get("S1"):
                 break
             caller.read(0.01)
-        assert core.stats.staff_ratings["S1"][1] == 1
-        assert core.stats.window_served[0] == 1
+        assert core.day_summary()["staff_ratings"]["S1"][1] == 1
+        assert core.day_summary()["window_served"][0] == 1
         journal.close()
         again = RoutingCore.recover(cfg, FileStorage(str(tmp_path / "journal.bin")), 0)
         assert again.fingerprint() == core.fingerprint()     # the hub's journal has it all
@@ -89,7 +89,7 @@ def test_the_unix_port_hub_refuses_what_it_cannot_run_in_one_line(tmp_path):
     import json
     import os
     import subprocess
-    from hallctl import mpybuild
+    from hallpc import mpybuild
     from host_sim.realtime import VirtualCable
     build = build_mpy()
     hub_dir = tmp_path / "hub"

@@ -39,20 +39,10 @@ def routing(windows):
 
 
 def bus_devices(windows):
-    # One address plan for a bus hall: dispensers from 1, displays from 20, callers from 32,
-    # evaluators from 128 (as the simulator's fleet).
-    from hallpc.texts import printer_texts
-    texts = printer_texts("服务大厅", {"A": ("社保", [])})
-    out = [{"id": "disp-1", "role": "dispenser", "hall": HALL, "board": "host", "bus_address": 1,
-            "service_keys": [{"service": "A"}], "texts": texts},
-           {"id": "display-1", "role": "display", "hall": HALL, "board": "host",
-            "bus_address": 20}]
-    for n in range(1, windows + 1):
-        out.append({"id": "caller-%d" % n, "role": "caller", "hall": HALL, "board": "host",
-                    "bus_address": 31 + n, "window": n})
-        out.append({"id": "eval-%d" % n, "role": "evaluator", "hall": HALL, "board": "host",
-                    "bus_address": 127 + n, "window": n})
-    return out
+    # The simulator's fleet for this hall (one address plan), on host boards.
+    from firmware.routing.config import HallConfig
+    from host_sim import fleet
+    return fleet.devices(HallConfig(routing(windows)), board="host")
 
 
 def seed(work, windows, devices, waiting=9000):
@@ -194,7 +184,7 @@ def run_bus(windows=31, calls=150, latency_ms=2):
 def run_mqtt(windows=50, seconds=10):
     sys.path.insert(0, str(ROOT / "tools"))
     import bench_mqtt
-    from hallctl.localbroker import LocalBroker
+    from hallpc.localbroker import LocalBroker
     work = tempfile.mkdtemp()
     devices = [dict(d, board="host", transport="mqtt") for d in bench_mqtt.devices(windows)]
     hall, data = seed(work, windows, devices)
