@@ -184,7 +184,8 @@ class HallDay:
         if self.sc.patience_s:
             self.push(now + self.rng.expovariate(1 / self.sc.patience_s), GIVE_UP, name)
         for window in self.sc.hall.numbers:            # idle staff call at once
-            self._call(now, window)
+            if window not in self.serving:
+                self._call(now, window)
 
     # ---- staff -------------------------------------------------------------------------------
 
