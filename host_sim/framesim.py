@@ -565,6 +565,9 @@ class FrameHall:
         # Staff press the key their caller's key map gives the action.
         self.press(caller, self.keys[caller.id][action])
 
+    def key(self, window, action):
+        self.act(self.callers[window], action)
+
     def _reboot(self, device):
         device.boot(self._ms())
         self.report["reboots"] += 1
@@ -576,8 +579,8 @@ class FrameHall:
         # Staff sign in again after their caller restarted.
         window = device.config["window"]
         staff = self.staff.get(window)
-        if staff and staff["on"]:
-            device.runtime.role.login(staff["id"], self._ms())
+        if staff and staff.on:
+            device.runtime.role.login(staff.id, self._ms())
             self.wake(device, self.now)
 
     # ---- what devices show: the people react ------------------------------------------------
@@ -659,44 +662,64 @@ class FrameHall:
     def _shift(self, action, shift):
         window = shift.window
         caller = self.callers[window]
-        staff = self.staff.setdefault(window, {"id": shift.staff, "on": False, "state": "idle",
-                                               "ticket": None, "leave": None})
+        staff = self.staff.get(window)
+        if staff is None:
+            staff = self.staff[window] = people.Staff(self, window, shift.staff, self.rng)
         role = caller.runtime.role
         ms = self._ms()
         if action in ("start", "back"):
             self.opened[window] = self.now
         if action == "start":
-            staff.update(id=shift.staff, on=True, state="idle", leave=None)
+            staff.id = shift.staff
             role.login(shift.staff, ms)
             self.wake(caller, self.now)
-            self.world(self.now + self._react(), self._staff_next, window)
+            staff.on_duty()
         elif action == "back":
-            staff.update(on=True, state="idle", leave=None)
             if role.state == PAUSED:
                 self.act(caller, "pause")                # (the same key resumes)
             else:
                 role.login(shift.staff, ms)              # (the window was closed meanwhile)
                 self.wake(caller, self.now)
-            self.world(self.now + self._react(), self._staff_next, window)
+            staff.on_duty()
         else:
-            staff["leave"] = "pause" if action == "break" else "close"
-            if staff["state"] == "idle":
-                self._leave(window)
+            staff.going("pause" if action == "break" else "close")
 
-    def _leave(self, window):
-        staff = self.staff[window]
-        caller = self.callers[window]
-        how = staff["leave"]
-        if how is None:
-            return                                       # already gone
-        staff.update(on=False, leave=None, state="away")
+    # ---- the staff's world (people.Staff) ---------------------------------------------------
+
+    def later(self, seconds, fn, *args):
+        self.world(self.now + int(seconds * 1e6), fn, *args)
+
+    def clock(self):
+        return self.now
+
+    def coming(self, ticket):
+        citizen = self.holders.get(ticket)
+        if citizen is None or citizen.gone:
+            return None
+        citizen.called = True
+        return self.rng.uniform(10, 30)
+
+    def service_s(self, ticket):
+        mean, cv = self.sc.service_times[ticket.rstrip("0123456789")]
+        return self._service_time(mean, cv)
+
+    def asked(self, window):
+        self.press_at[window] = self.now
+
+    def call_seen(self, window, ticket):
+        pressed = self.press_at.pop(window, None)
+        if pressed is not None:
+            self.report["latency_us"].append(self.now - pressed)
+        self.report["calls"].append((ticket, window))
+
+    def served(self, window, ticket, started):
+        self.result.busy[window] = self.result.busy.get(window, 0) + (self.now - started) / 1e6
+        citizen = self.holders.get(ticket)
+        if citizen is not None:
+            citizen.rated = self.rng.random() >= self.sc.rating_share   # those who will not rate
+
+    def left(self, window):
         self._close_period(window)
-        self.act(caller, "pause" if how == "pause" else "close")
-        self.world(self.now + 500000, self.act, caller, "confirm")
-
-    def _react(self):
-        # Staff notice their board within one to four seconds.
-        return int(self.rng.uniform(1, 4) * 1000000)
 
     def _close_period(self, window):
         opened = self.opened.pop(window, None)
@@ -704,99 +727,13 @@ class FrameHall:
             self.result.staffed[window] = self.result.staffed.get(window, 0) + \
                 (self.now - opened) / 1e6
 
-    def _staff_next(self, window):
-        staff = self.staff[window]
-        if not staff["on"] or staff["state"] != "idle":
-            return
-        if staff["leave"]:
-            self._leave(window)
-            return
-        staff["state"] = "asked"
-        self.press_at[window] = self.now
-        self.act(self.callers[window], "next")
-        self.world(self.now + 30000000, self._asked_timeout, window, self.press_at[window])
-
-    def _asked_timeout(self, window, pressed):
-        staff = self.staff[window]
-        if staff["state"] == "asked" and self.press_at.get(window) == pressed:
-            staff["state"] = "idle"                      # no answer on the board: ask again
-            self._staff_next(window)
-
     def _board(self, caller, text):
-        window = caller.config["window"]
-        staff = self.staff.get(window)
-        if staff is None:
-            return
-        call = people.read_call(text)
-        if call and not call[2]:
-            ticket = call[0]
-            pressed = self.press_at.pop(window, None)
-            if pressed is not None:
-                self.report["latency_us"].append(self.now - pressed)
-            self.report["calls"].append((ticket, window))
-            if staff["state"] in ("asked", "idle"):
-                staff.update(state="calling", ticket=ticket)
-                self.world(self.now + 60000000, self._not_coming, window, ticket, 1)
-                citizen = self.holders.get(ticket)
-                if citizen is not None and not citizen.gone:
-                    citizen.called = True
-                    walk = self.rng.uniform(10, 30)
-                    self.world(self.now + int(walk * 1e6), self._at_window, window, ticket)
-                # nobody comes: the hub recalls, then marks the no-show, and the board says so
-        elif people.serving(text) and staff["state"] == "starting":
-            ticket = people.serving(text)
-            mean, cv = self.sc.service_times[ticket.rstrip("0123456789")]
-            staff["state"] = "serving"
-            self.world(self.now + int(self._service_time(mean, cv) * 1e6), self._finish, window)
-        elif "等候" in text or text == "无人等候":
-            if staff["state"] == "calling":
-                staff["state"] = "idle"                  # the no-show was recorded
-            if staff["state"] == "asked" and text == "无人等候":
-                staff["state"] = "idle"
-                return                                   # wait for the board to show someone
-            if staff["state"] == "idle" and staff["on"]:
-                waiting = people.waiting(text)
-                if staff["leave"]:
-                    self._leave(window)
-                elif waiting:
-                    self.world(self.now + self._react(), self._staff_next, window)
-
-    def _not_coming(self, window, ticket, step):
-        # Staff recall once after a minute, then mark the no-show (过号) with its confirm key.
-        staff = self.staff[window]
-        if staff["state"] != "calling" or staff["ticket"] != ticket:
-            return
-        caller = self.callers[window]
-        if step == 1:
-            self.act(caller, "recall")
-            self.world(self.now + 30000000, self._not_coming, window, ticket, 2)
-        else:
-            self.act(caller, "no_show")
-            self.world(self.now + 500000, self.act, caller, "confirm")
+        staff = self.staff.get(caller.config["window"])
+        if staff is not None:
+            staff.board(text)
 
     def _service_time(self, mean, cv):
         return max(1.0, service_time(self.rng, mean, cv))
-
-    def _at_window(self, window, ticket):
-        staff = self.staff[window]
-        if staff["state"] == "calling" and staff["ticket"] == ticket:
-            staff["state"] = "starting"
-            staff["started"] = self.now
-            self.act(self.callers[window], "start")
-
-    def _finish(self, window):
-        staff = self.staff[window]
-        staff["state"] = "idle"
-        self.result.busy[window] = self.result.busy.get(window, 0) + \
-            (self.now - staff["started"]) / 1e6
-        citizen = self.holders.get(staff["ticket"])
-        self.act(self.callers[window], "finish")
-        if citizen is not None:
-            citizen.rated = self.rng.random() >= self.sc.rating_share   # those who will not rate
-        if staff["leave"]:
-            self.world(self.now + 1000000, self._leave, window)
-        else:
-            self.world(self.now + self._react(), self._staff_next, window)
 
     def _asked(self, evaluator):
         window = evaluator.config["window"]
@@ -807,7 +744,7 @@ class FrameHall:
         citizen.rated = True
         weights = self.sc.rating_weights
         level = self.rng.choices(range(1, len(weights) + 1), weights=weights)[0]
-        entry = (window, self.staff[window]["id"], citizen.service, level)
+        entry = (window, self.staff[window].id, citizen.service, level)
         if level >= evaluator.runtime.role.reason_from:
             self.world(self.now + 4000000, self.press, evaluator, level - 1)
             self.world(self.now + 6000000, self._rate, evaluator, self.rng.randrange(5), entry)
@@ -899,9 +836,8 @@ class FrameHall:
         for window in list(self.opened):                 # staff stop where the day ends
             self._close_period(window)
         for window, staff in self.staff.items():
-            if staff["state"] == "serving":
-                result.busy[window] = result.busy.get(window, 0) + \
-                    (self.now - staff["started"]) / 1e6
+            if staff.state == "serving":
+                result.busy[window] = result.busy.get(window, 0) + (self.now - staff.started) / 1e6
         books = totals(core)
         issued, recorded = books["issued"], books["ratings"]
         result.rating_rejects = books["rating_rejects"]

@@ -23,7 +23,7 @@ from host_sim import fleet, people
 from host_sim.books import totals
 from host_sim.events import WallClock
 
-ARRIVE = 0
+ARRIVE, STAFF = 0, 1
 
 
 def _pty():
@@ -308,7 +308,11 @@ class RealtimeHall:
     """A scenario's hall in real time: a dispenser, a caller and an evaluator per window and a
     hall display, each its own MicroPython process, with citizens and staff driven from what
     the boards show. `speed` hall seconds pass each real second (arrivals, service times and
-    the routing core's clock); the devices and the link run in real time."""
+    the routing core's clock); the devices and the link run in real time. Staff are the
+    simulator's one staff model (host_sim.people.Staff), on the one scheduler's wall-clock
+    variant; every citizen called walks to the window."""
+
+    WALK_S = 20                 # hall seconds from a call to the window
 
     def __init__(self, scenario, workdir, build, speed=60, log=None, mqtt=None):
         # mqtt: (host, port) of a broker: every device and the hub on MQTT instead of serial.
@@ -340,7 +344,7 @@ class RealtimeHall:
         else:
             self.hub = MqttHostHub(self.core, self.devices, mqtt, utc0=start, speed=speed)
         self.hub.role.OFFLINE_AFTER_S *= speed          # devices report in real seconds
-        self.staff = {n: {"state": "idle", "at": 0.0} for n in hall.numbers}
+        self.staff = {}                                 # window -> people.Staff
         self.called = []                                # (ticket, window) for each first call
         self.keys = {cfg["window"]: people.keys(cfg) for cfg in self.devices
                      if cfg["role"] == "caller"}        # each caller's own key map
@@ -351,21 +355,28 @@ class RealtimeHall:
         # progress(share of the run done), where someone watches.
         sc = self.sc
         shown = 0
-        events = WallClock(0, speed=self.speed)        # hall seconds since the start
+        events = self.events = WallClock(0, speed=self.speed)   # hall seconds since the start
         t0 = events.wall(0)
         end = events.wall(minutes * 60)
         for k, prefix in enumerate([s[S_PREFIX] for s in sc.hall.services]):
             rate = max(r for _, r in sc.arrivals.get(prefix, [(0, 0)]))
             if rate > 0:
                 events.push(self._gap(rate), ARRIVE, (k, rate))
+        for shift in sc.roster:                         # on duty from the start
+            staff = self.staff[shift.window] = people.Staff(self, shift.window, shift.staff,
+                                                            self.rng)
+            staff.on_duty()
         while time.monotonic() < end:
             now = time.monotonic()
             self.hub.pump()
             while events.due((now - t0) * self.speed):
-                at, _, (k, rate) = events.pop()
-                self.boards["disp-1"].press(k)          # a citizen takes a ticket
-                events.push(at + self._gap(rate), ARRIVE, (k, rate))
-            self._staff(now)
+                at, kind, arg = events.pop()
+                if kind == ARRIVE:
+                    k, rate = arg
+                    self.boards["disp-1"].press(k)      # a citizen takes a ticket
+                    events.push(at + self._gap(rate), ARRIVE, (k, rate))
+                else:
+                    arg[0](*arg[1])                     # what staff do next
             self._read()
             if progress is not None and now - shown > 0.5:
                 shown = now
@@ -393,36 +404,39 @@ class RealtimeHall:
         time.sleep(0.002)                                        # a real-time loop: yield the CPU
 
     def _board(self, window, text):
-        staff = self.staff[window]
-        now = time.monotonic()
-        call = people.read_call(text)
-        if call and not call[2] and staff["state"] in ("idle", "asked"):
-            self.called.append((call[0], window))
-            staff.update(state="walking", at=now + 20 / self.speed)
-        elif people.serving(text) and staff["state"] == "starting":
-            mean, cv = self.sc.service_times[people.serving(text).rstrip("0123456789")]
-            staff.update(state="serving", at=now + self.rng.expovariate(1 / mean) / self.speed)
-        elif people.waiting(text) == 0 and staff["state"] == "asked":
-            staff.update(state="idle", at=now + 0.5)
+        staff = self.staff.get(window)
+        if staff is not None:
+            staff.board(text)
 
-    def _staff(self, now):
-        for window, staff in self.staff.items():
-            board = self.boards["caller-%d" % window]
-            if now < staff["at"]:
-                continue
-            if staff["state"] == "idle":
-                board.press(self.keys[window]["next"])
-                staff.update(state="asked", at=now + 3)
-            elif staff["state"] == "asked":                      # no answer: ask again
-                staff.update(state="idle", at=now)
-            elif staff["state"] == "walking":
-                board.press(self.keys[window]["start"])
-                staff.update(state="starting", at=now + 3)
-            elif staff["state"] == "starting":
-                staff.update(state="walking", at=now)            # not seen: press again
-            elif staff["state"] == "serving":
-                board.press(self.keys[window]["finish"])
-                staff.update(state="idle", at=now + 0.3)
+    # ---- the staff's world (people.Staff), in hall seconds -----------------------------------
+
+    def later(self, seconds, fn, *args):
+        self.events.push(self.clock() + seconds, STAFF, (fn, args))
+
+    def clock(self):
+        return (time.monotonic() - self.events.origin[1]) * self.speed
+
+    def key(self, window, action):
+        self.boards["caller-%d" % window].press(self.keys[window][action])
+
+    def coming(self, ticket):
+        return self.WALK_S                              # every citizen called comes
+
+    def service_s(self, ticket):
+        mean, cv = self.sc.service_times[ticket.rstrip("0123456789")]
+        return self.rng.expovariate(1 / mean)
+
+    def asked(self, window):
+        pass
+
+    def call_seen(self, window, ticket):
+        self.called.append((ticket, window))
+
+    def served(self, window, ticket, started):
+        pass
+
+    def left(self, window):
+        pass
 
     def finish(self):
         # Let in-flight messages land, close the day, and check the hall's books.

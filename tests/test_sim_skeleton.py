@@ -106,3 +106,77 @@ def test_a_number_given_out_twice_is_a_problem_and_a_repeated_answer_is_not():
     assert books.reused == []
     books.absorb(at("09:05"), [issued[:7] + (at("09:05"),)])  # the number again, later
     assert books.reused == ["A007"]
+
+
+class Window:
+    """A staff member's world in virtual seconds: what they press, on the one scheduler."""
+
+    def __init__(self, comes=True):
+        self.events = Scheduler()
+        self.pressed = []
+        self.comes = comes
+        self.served_at = []
+
+    def later(self, seconds, fn, *args):
+        self.events.push(self.events.now + seconds, "staff", (fn, args))
+
+    def clock(self):
+        return self.events.now
+
+    def key(self, window, action):
+        self.pressed.append((round(self.events.now, 1), action))
+
+    def coming(self, ticket):
+        return 15 if self.comes else None
+
+    def service_s(self, ticket):
+        return 300
+
+    def asked(self, window):
+        pass
+
+    def call_seen(self, window, ticket):
+        pass
+
+    def served(self, window, ticket, started):
+        self.served_at.append((ticket, started))
+
+    def left(self, window):
+        pass
+
+    def run(self, until):
+        while self.events.due(until):
+            _, _, (fn, args) = self.events.pop()
+            fn(*args)
+
+
+def test_staff_serve_a_citizen_from_what_the_board_shows():
+    hall = Window()
+    staff = people.Staff(hall, 3, "S03", random.Random(2))
+    staff.on_duty()
+    hall.run(10)
+    assert [a for _, a in hall.pressed] == ["next"] and staff.state == "asked"
+    staff.board("请A001号到3号窗口")
+    hall.run(30)
+    assert [a for _, a in hall.pressed] == ["next", "start"] and staff.state == "starting"
+    staff.board("A001 正在办理")
+    hall.run(400)
+    assert [a for _, a in hall.pressed][:4] == ["next", "start", "finish", "next"]
+    assert hall.served_at and hall.served_at[0][0] == "A001"    # and then asks for the next
+    staff.board("无人等候")                            # nobody: waits for the board
+    staff.going("close")                              # idle: leaves at once, and confirms
+    hall.run(500)
+    assert [a for _, a in hall.pressed][-2:] == ["close", "confirm"] and not staff.on
+
+
+def test_staff_recall_once_then_mark_the_no_show_when_nobody_comes():
+    hall = Window(comes=False)
+    staff = people.Staff(hall, 1, "S01", random.Random(3))
+    staff.on_duty()
+    hall.run(10)
+    staff.board("请A002号到1号窗口")
+    hall.run(200)
+    assert [a for _, a in hall.pressed] == ["next", "recall", "no_show", "confirm"]
+    staff.board("空闲 等候0人")                         # the no-show recorded: idle, nobody waits
+    hall.run(300)
+    assert staff.state == "idle" and len(hall.pressed) == 4
