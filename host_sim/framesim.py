@@ -742,12 +742,12 @@ class FrameHall:
         if citizen is None or citizen.rated:
             return
         citizen.rated = True
-        weights = self.sc.rating_weights
-        level = self.rng.choices(range(1, len(weights) + 1), weights=weights)[0]
+        level, reason = people.rating(self.rng, self.sc.rating_weights,
+                                      evaluator.runtime.role.reason_from)
         entry = (window, self.staff[window].id, citizen.service, level)
-        if level >= evaluator.runtime.role.reason_from:
+        if reason is not None:
             self.world(self.now + 4000000, self.press, evaluator, level - 1)
-            self.world(self.now + 6000000, self._rate, evaluator, self.rng.randrange(5), entry)
+            self.world(self.now + 6000000, self._rate, evaluator, reason, entry)
         else:
             self.world(self.now + 4000000, self._rate, evaluator, level - 1, entry)
 

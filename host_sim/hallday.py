@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from firmware.routing.core import RoutingCore
 from firmware.routing.journal import MemoryStorage
 from firmware.routing.config import S_PREFIX
+from host_sim import people
 from host_sim.books import Books
 from host_sim.events import Scheduler
 from protocol.codes import OK, FINISHED, CANCELLED, UNSERVED, PRIORITY
@@ -248,9 +249,9 @@ class HallDay:
         # a served citizen rates at the window's evaluator, where the window has one
         if self.rng.random() < self.sc.rating_share and \
                 core.cfg.evaluator[core.cfg.window(window)] is not None:
-            level = self.rng.choices(range(1, len(self.sc.rating_weights) + 1),
-                                     weights=self.sc.rating_weights)[0]
-            reasons = (1 + self.rng.randrange(5),) if level >= core.cfg.reason_required_from else ()
+            level, reason = people.rating(self.rng, self.sc.rating_weights,
+                                          core.cfg.reason_required_from)
+            reasons = () if reason is None else (1 + reason,)
             w = core.cfg.window(window)
             staff = core.window_view(w)[5] or None
             if core.rate(now + 5, window, name, level, reasons, core.cfg.evaluator[w]) == 0:
