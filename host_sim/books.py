@@ -54,6 +54,23 @@ class Books:
         self.result.hub_restarts += 1
         return core
 
+    def close_day(self, now, archive=None):
+        # Close of business at the hub, and the day's books balanced: every ticket issued has
+        # ended one way or another (whoever still waited is unserved), none lost.
+        # archive: where the hub's day summary goes (the day archive's add).
+        core = self.core
+        books = totals(core)
+        core.out = []
+        core.on_day_closed = archive
+        core.close_day(now)
+        unserved = sum(1 for o in core.out if o[0] == "ended")
+        self.absorb(now, core.out)
+        core.out = []
+        books["unserved_at_close"] = unserved
+        books["ended"] += unserved
+        books["lost"] = books["issued"] - books["ended"]
+        return books
+
     def close(self):
         # The day's tickets and the estimate's error against the naive one, for the report.
         result = self.result

@@ -32,7 +32,7 @@ from protocol.codes import PRIORITY, POLL, PAUSED, CANCELLED
 from firmware.routing.journal import MemoryStorage
 from firmware.routing.config import S_PREFIX
 from host_sim import fleet, people
-from host_sim.books import Books, totals
+from host_sim.books import Books
 from host_sim.events import Scheduler
 from host_sim.hallday import DayResult, HallDay, next_arrival, service_time
 from host_sim.printer import BYTES_PER_MS, VirtualPrinter
@@ -838,14 +838,9 @@ class FrameHall:
         for window, staff in self.staff.items():
             if staff.state == "serving":
                 result.busy[window] = result.busy.get(window, 0) + (self.now - staff.started) / 1e6
-        books = totals(core)
+        books = self.books.close_day(self._utc(), result.days.append)
         issued, recorded = books["issued"], books["ratings"]
         result.rating_rejects = books["rating_rejects"]
-        core.out = []
-        core.on_day_closed = result.days.append
-        core.close_day(self._utc())
-        self.books.absorb(self._utc(), core.out)
-        core.out = []
         printed = set()
         for device in self.dispensers:
             printed.update(device.printer.printed)
@@ -878,8 +873,9 @@ class FrameHall:
             "devices_online": sum(1 for row in self.hub.role.status_table() if row["online"]),
         }
         checks["numbers_reused"] = len(self.books.reused)
+        checks["lost"] = books["lost"]
         checks["problems"] = unprinted + checks["duplicated_calls"] + \
-            abs(checks["ratings_given"] - recorded) + checks["numbers_reused"]
+            abs(checks["ratings_given"] - recorded) + checks["numbers_reused"] + abs(books["lost"])
         result.checks = checks
         return checks
 

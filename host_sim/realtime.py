@@ -20,7 +20,8 @@ import serial
 from hallpc import mpybuild
 from firmware.routing.config import S_PREFIX
 from host_sim import fleet, people
-from host_sim.books import totals
+from host_sim.books import Books
+from host_sim.hallday import DayResult
 from host_sim.events import WallClock
 
 ARRIVE, STAFF = 0, 1
@@ -444,21 +445,16 @@ class RealtimeHall:
         while time.monotonic() < settle:
             self.hub.pump()
             self._read()
-        core = self.core
-        books = totals(core)                            # the day's books, before the close
-        issued, ended, finished = books["issued"], books["ended"], books["finished"]
         _, _, utc = self.hub.now()
-        core.out = []
-        core.close_day(utc)                             # close ends whoever still waits
-        unserved = sum(1 for o in core.out if o[0] == "ended")
-        ended += unserved
+        books = Books(DayResult(self.sc.name), self.core).close_day(utc)
         tickets = [ticket for ticket, _ in self.called]
         table = self.hub.role.status_table()
         return {
             "hall": self.sc.hall.hall,         # the id every device and the hub use on the wire
-            "issued": issued, "finished": finished, "unserved_at_close": unserved, "ended": ended,
-            "lost": issued - ended,
-            "ratings": books["ratings"], "rating_rejects": books["rating_rejects"],
+            "issued": books["issued"], "finished": books["finished"],
+            "unserved_at_close": books["unserved_at_close"], "ended": books["ended"],
+            "lost": books["lost"], "ratings": books["ratings"],
+            "rating_rejects": books["rating_rejects"],
             "calls": len(tickets), "duplicated_calls": len(tickets) - len(set(tickets)),
             "printed": self.printer.printed.count(b"QMS1|"),
             "devices": len(table), "devices_online": sum(1 for row in table if row["online"]),
