@@ -58,13 +58,42 @@ def compile_file(source, target, arch=None):
                 text = joined.join(ROOT)
             except joined.JoinError as exc:
                 raise BuildError("%s: %s" % (source, exc)) from None
-            source = Path(work) / Path(source).name
-            source.write_text(text, encoding="utf-8")
+        else:
+            text = Path(source).read_text(encoding="utf-8")
+        source = Path(work) / Path(source).name
+        source.write_text(fold_codes(text), encoding="utf-8")
         cmd = [mpy_cross()] + (["-march=" + arch] if arch else [])
         cmd += ["-o", str(target), "-s", Path(source).name, str(source)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BuildError("mpy-cross %s: %s" % (source, (proc.stdout + proc.stderr).strip()))
+
+
+def fold_codes(text):
+    """A module's source with its module-level `from protocol.codes import ...` turned into
+    const() definitions of the same names (on the same lines), so that a device never loads
+    protocol.codes (80 names, some 4 KB of heap) and the compiler folds every use into a
+    literal; the names stay in the module for whoever imports them from it. The codes are
+    still defined once: the values are read from protocol.codes here, at build time."""
+    import ast
+    from protocol import codes
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text                       # mpy-cross says where, in its own words
+    lines = text.split("\n")
+    for node in reversed(tree.body):
+        if not (isinstance(node, ast.ImportFrom) and node.module == "protocol.codes"):
+            continue
+        defs = []
+        for alias in node.names:
+            value = getattr(codes, alias.name, None)
+            if type(value) is not int:
+                raise BuildError("protocol.codes has no code %s" % alias.name)
+            defs.append("%s = const(%d)" % (alias.asname or alias.name, value))
+        span = node.end_lineno - node.lineno + 1
+        lines[node.lineno - 1:node.end_lineno] = ["; ".join(defs)] + [""] * (span - 1)
+    return "\n".join(lines)
 
 
 def device_sources(root=ROOT):

@@ -9,6 +9,9 @@ from conftest import ROOT, build_mpy, run_micropython
 from hallpc import joined, mpybuild
 
 ROOMS = joined.rooms(ROOT)
+# The portable tests that import nothing of the host's (they run from .mpy files alone)
+DEVICE_TESTS = sorted(p.stem for p in (ROOT / "tests" / "portable").glob("t_*.py")
+                      if not any(name in p.read_text() for name in ("host_sim", "hallctl", "hallpc")))
 MPY_ONLY = """
 import sys
 if '' in sys.path:
@@ -61,3 +64,24 @@ def test_a_broken_room_fails_the_build_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(joined, "join", lambda root: "def broken(:\n")
     with pytest.raises(mpybuild.BuildError, match="core"):
         mpybuild.compile_file(ROOT / joined.CORE, tmp_path / "core.mpy")
+
+
+@pytest.mark.parametrize("module", DEVICE_TESTS)
+def test_the_device_build_passes_the_portable_tests_without_protocol_codes(module):
+    out = run_micropython(MPY_ONLY + """
+import runner
+failed = runner.run(%r)
+print("codes loaded:", 'protocol.codes' in sys.modules)
+sys.exit(failed)
+""" % module, heapsize="256K")
+    assert "codes loaded: False" in out and "FAIL" not in out and "PASS" in out
+
+
+def test_codes_folded_keep_their_names_and_lines():
+    text = ("from protocol.codes import (OK, WRONG_STATE,\n    PRINTER_OK as PAPER)\n"
+            "x = OK\n")
+    folded = mpybuild.fold_codes(text)
+    assert folded.split("\n")[0] == "OK = const(0); WRONG_STATE = const(2); PAPER = const(1)"
+    assert folded.split("\n")[2] == "x = OK"                 # the same line as before
+    with pytest.raises(mpybuild.BuildError, match="no code NOPE"):
+        mpybuild.fold_codes("from protocol.codes import NOPE\n")
