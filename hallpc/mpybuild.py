@@ -108,11 +108,12 @@ def device_modules(root=ROOT):
 
 
 def _inputs(source):
-    # The files a module's .mpy is built from.
+    # The files a module's .mpy is built from: its source, the codes folded into it and this
+    # build itself (and, for the routing core, its rooms and the joiner).
+    made = [Path(source), ROOT / "protocol" / "codes.py", Path(__file__)]
     if Path(source).resolve() == (ROOT / joined.CORE).resolve():
-        return [ROOT / joined.CORE, Path(joined.__file__)] + \
-            [ROOT / path for path in joined.rooms(ROOT)]
-    return [Path(source)]
+        return made + [Path(joined.__file__)] + [ROOT / path for path in joined.rooms(ROOT)]
+    return made
 
 
 def build(out, extra_flat=(), arch=None):

@@ -2,6 +2,7 @@
 compiled, loaded from .mpy alone under the unix port, passing the core's own portable tests,
 and costing no heap for the rooms."""
 import ast
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,11 @@ def test_codes_folded_keep_their_names_and_lines():
     assert folded.split("\n")[2] == "x = OK"                 # the same line as before
     with pytest.raises(mpybuild.BuildError, match="no code NOPE"):
         mpybuild.fold_codes("from protocol.codes import NOPE\n")
+
+
+def test_a_change_to_the_build_or_the_codes_rebuilds_every_module():
+    # A stale .mpy would hold old code values or an older build's output.
+    frame = {p.resolve() for p in mpybuild._inputs(ROOT / "protocol" / "frame.py")}
+    assert {(ROOT / "protocol" / "codes.py").resolve(), Path(mpybuild.__file__).resolve()} <= frame
+    core = {p.resolve() for p in mpybuild._inputs(ROOT / joined.CORE)}
+    assert {(ROOT / room).resolve() for room in ROOMS} <= core
