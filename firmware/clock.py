@@ -1,13 +1,5 @@
 # Calendar text from UTC seconds, without the device's own epoch or time zone (the hub's
-# time_sync gives UTC seconds and the hall's offset), and the hub's own UTC clock.
-UNIX_FROM_2000 = 946684800     # some MicroPython ports count time from 2000-01-01
-
-
-def utc_now():
-    # UTC seconds since 1970, whichever epoch this port's time.time() counts from (the hub's
-    # RTC, set by NTP or by hand).
-    import time
-    return int(time.time()) + (UNIX_FROM_2000 if time.gmtime(0)[0] == 2000 else 0)
+# time_sync gives UTC seconds and the hall's offset).
 
 
 def civil(days):

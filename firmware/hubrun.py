@@ -6,7 +6,15 @@ from protocol.schema import HUB, BROADCAST
 from protocol.ticks import ticks_add, ticks_diff
 from firmware.roles.hub import HubRole
 from protocol.bus import BusMaster
-from firmware.clock import utc_now
+
+UNIX_FROM_2000 = 946684800     # some MicroPython ports count time from 2000-01-01
+
+
+def utc_now():
+    # UTC seconds since 1970, whichever epoch this port's time.time() counts from (the hub's
+    # RTC, set by NTP or by hand). Here, not in firmware.clock: only the hub reads it.
+    import time
+    return int(time.time()) + (UNIX_FROM_2000 if time.gmtime(0)[0] == 2000 else 0)
 
 
 class HubNode(Endpoint):
@@ -28,14 +36,8 @@ class HubNode(Endpoint):
     def _control(self, src, type_id, payload, now):
         return False                # the hub takes no orders from its devices' link
 
-    def _role_time(self, now, utc):
-        return utc                  # the hub's role works in the hall's UTC seconds
-
     def _overflowed(self, type_id, payload):
         pass                        # counted; a device is shown the whole truth when back
-
-    def _send_action(self, action, now):
-        self.send(action[1], action[2], now)
 
     def _link_event(self, event, now):
         pass

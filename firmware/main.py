@@ -52,7 +52,7 @@ def device(hw, config, board, uarts, start, cause, broker=None, first_seq=0, sto
         uarts.pop("bus", None)
     watchdog = hw.watchdog()
     if config["role"] == "hub":
-        from firmware.clock import utc_now
+        from firmware.hubrun import utc_now
         return _hub(config, start, utc_now(), root=root, bus=uarts.get("bus"), broker=broker,
                     console=hw.console(console),
                     info=lambda: dict(hw.info(start, cause), id=config["id"]),

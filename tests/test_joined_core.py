@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, build_mpy, run_micropython
-from hallpc import joined, mpybuild
+from hallpc import fold, joined, mpybuild
 
 ROOMS = joined.rooms(ROOT)
 # The portable tests that import nothing of the host's (they run from .mpy files alone)
@@ -78,14 +78,38 @@ sys.exit(failed)
     assert "codes loaded: False" in out and "FAIL" not in out and "PASS" in out
 
 
-def test_codes_folded_keep_their_names_and_lines():
+def test_codes_folded_keep_their_lines_public_or_private():
     text = ("from protocol.codes import (OK, WRONG_STATE,\n    PRINTER_OK as PAPER)\n"
-            "x = OK\n")
-    folded = mpybuild.fold_codes(text)
-    assert folded.split("\n")[0] == "OK = const(0); WRONG_STATE = const(2); PAPER = const(1)"
-    assert folded.split("\n")[2] == "x = OK"                 # the same line as before
-    with pytest.raises(mpybuild.BuildError, match="no code NOPE"):
-        mpybuild.fold_codes("from protocol.codes import NOPE\n")
+            "x = OK + self.OK\n")
+    public = fold.fold(text).split("\n")
+    assert public[0] == "OK = const(0); WRONG_STATE = const(2); PAPER = const(1)"
+    assert public[2] == "x = OK + self.OK"                # the same line as before
+    private = fold.fold(text, private=True).split("\n")
+    assert private[0] == "_OK = const(0); _WRONG_STATE = const(2); _PAPER = const(1)"
+    assert private[2] == "x = _OK + self.OK"             # an attribute is not a code
+    with pytest.raises(fold.FoldError, match="no code NOPE"):
+        fold.fold("from protocol.codes import NOPE\n")
+
+
+def test_only_the_public_modules_codes_are_imported_from_them():
+    # A module folded privately keeps no code names: nobody may import one from it.
+    from protocol import codes
+    names = {n for n in dir(codes) if n.isupper()}
+    device = {p.relative_to(ROOT).with_suffix("").as_posix().replace("/", "."): p
+              for p in mpybuild.device_sources()}
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if ".venv" in path.parts or "build" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in device and \
+                    node.module != "protocol.codes":
+                for alias in node.names:
+                    rel = device[node.module].relative_to(ROOT).as_posix()
+                    if alias.name in names and rel not in fold.PUBLIC:
+                        found.append("%s imports %s from %s" % (path.name, alias.name, rel))
+    assert found == []
 
 
 def test_a_change_to_the_build_or_the_codes_rebuilds_every_module():
