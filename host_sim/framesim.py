@@ -623,7 +623,8 @@ class FrameHall:
 
     def _arrive(self, prefix):
         sc = self.sc
-        self._next_arrival(prefix, self.now / 1e6 + 1e-6)
+        self.result.arrivals += 1
+        self._next_arrival(prefix, self.now / 1e6)
         kind = PRIORITY if self.rng.random() < sc.priority_share else 0
         citizen = Citizen(prefix, kind, self.now)
         dispenser = min(self.dispensers, key=lambda d: (len(self.lines[d.id]), d.address))

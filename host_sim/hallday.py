@@ -40,6 +40,7 @@ class DayResult:
     scenario: str
     tickets: list = field(default_factory=list)
     refused: int = 0
+    arrivals: int = 0                                   # citizens who came for a ticket
     ratings: list = field(default_factory=list)        # (window number, staff, service, level)
     rating_rejects: int = 0
     alerts: dict = field(default_factory=dict)          # kind -> count
@@ -128,7 +129,7 @@ class HallDay:
             elif kind == DONE:
                 self._done(now, arg)
             elif kind == ARRIVE:
-                self._arrive(now, arg)
+                self._arrive(now, arg, when)
             elif kind == GIVE_UP:
                 if self.tickets[arg].how < 0 and self.core.cancel(now, arg) == OK:
                     self._absorb(now)
@@ -162,13 +163,16 @@ class HallDay:
         if at is not None:
             self.push(at, ARRIVE, prefix)
 
-    def _arrive(self, now, arg):
+    def _arrive(self, now, arg, when):
         # arg: a service prefix (the next Poisson arrival is drawn), or ("again", prefix) for a
-        # citizen whose ticket did not print and who takes another.
+        # citizen whose ticket did not print and who takes another. The next arrival is drawn
+        # from this one's exact time `when`: from the core's whole second `now`, every gap
+        # came out half a second short (4% more people at 324 an hour, 11% at a city's rates).
         retry = isinstance(arg, tuple)
         prefix = arg[1] if retry else arg
         if not retry:
-            self._next_arrival(prefix, now + 1e-6)
+            self.result.arrivals += 1
+            self._next_arrival(prefix, when)
         core = self.core
         kind = PRIORITY if self.rng.random() < self.sc.priority_share else 0
         result = core.issue(now, prefix, kind=kind)

@@ -54,6 +54,7 @@ def summary(scenario, result):
         ends[how] = ends.get(how, 0) + 1
     return {
         "scenario": scenario.name,
+        "arrivals": result.arrivals,
         "tickets": len(result.tickets),
         "refused": result.refused,
         "ends": ends,
@@ -94,7 +95,8 @@ def lost(result):
 
 
 def text(s):
-    lines = ["%s: %d tickets, %d refused" % (s["scenario"], s["tickets"], s["refused"]),
+    lines = ["%s: %d came, %d tickets, %d refused"
+             % (s["scenario"], s["arrivals"], s["tickets"], s["refused"]),
              "  ends: " + ", ".join("%s %d" % kv for kv in sorted(s["ends"].items())),
              "  wait: mean %.1f min, p90 %.1f, max %.1f; within the maximum wait %s"
              % (s["mean_wait_min"], s["p90_wait_min"], s["max_wait_min"], _pct(s["within_max_wait"])),
