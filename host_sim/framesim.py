@@ -35,6 +35,7 @@ from host_sim import fleet, people
 from host_sim.books import Books
 from host_sim.events import Scheduler
 from host_sim.hallday import DayResult, HallDay, next_arrival, service_time
+from host_sim.scenario import draw
 from host_sim.printer import BYTES_PER_MS, VirtualPrinter
 from firmware.runtime import DeviceRuntime
 from protocol.frame import FRAME, StreamDecoder
@@ -665,7 +666,8 @@ class FrameHall:
         caller = self.callers[window]
         staff = self.staff.get(window)
         if staff is None:
-            staff = self.staff[window] = people.Staff(self, window, shift.staff, self.rng)
+            staff = self.staff[window] = people.Staff(self, window, shift.staff, self.rng,
+                                                      self.sc.react_s)
         role = caller.runtime.role
         ms = self._ms()
         if action in ("start", "back"):
@@ -698,7 +700,7 @@ class FrameHall:
         if citizen is None or citizen.gone:
             return None
         citizen.called = True
-        return self.rng.uniform(10, 30)
+        return draw(self.rng, self.sc.walk_s)
 
     def service_s(self, ticket):
         mean, cv = self.sc.service_times[ticket.rstrip("0123456789")]

@@ -17,9 +17,10 @@ from firmware.routing.config import S_PREFIX
 from host_sim import people
 from host_sim.books import Books
 from host_sim.events import Scheduler
+from host_sim.scenario import draw
 from protocol.codes import OK, FINISHED, CANCELLED, UNSERVED, PRIORITY
 
-SHIFT, DONE, ARRIVE, GIVE_UP, TICK, SAMPLE, RESTART = range(7)
+SHIFT, DONE, ARRIVE, GIVE_UP, TICK, SAMPLE, RESTART, CALL = range(8)
 
 
 @dataclass
@@ -87,10 +88,10 @@ def service_time(rng, mean, cv):
 class HallDay:
     SAMPLE_S = 300
 
-    def __init__(self, scenario, progress=None, walk_s=20):
-        # walk_s: from the call to the window (0 for a textbook queue)
+    def __init__(self, scenario, progress=None):
+        # The citizen's walk and the staff's reaction: the scenario's [people] (0 for a
+        # textbook queue), drawn as the frame level draws them.
         self.sc = scenario
-        self.walk_s = walk_s
         self.rng = random.Random(scenario.seed)
         self.storage = MemoryStorage()             # the hub's flash: it survives a restart
         self.core = RoutingCore(scenario.hall, self.storage, now=scenario.at(scenario.start))
@@ -139,6 +140,8 @@ class HallDay:
                 self.push(now + 60, TICK)
             elif kind == RESTART:
                 self._restart(now)
+            elif kind == CALL:
+                self._call(now, arg)
             elif kind == SAMPLE:
                 waiting = sum(self.core.waiting(s) for s in range(sc.hall.service_count()))
                 self.result.queue.append((now - sc.midnight, waiting))
@@ -190,7 +193,7 @@ class HallDay:
             self.push(now + self.rng.expovariate(1 / self.sc.patience_s), GIVE_UP, name)
         for window in self.sc.hall.numbers:            # idle staff call at once
             if window not in self.serving:
-                self._call(now, window)
+                self._notice(now, window)
 
     # ---- staff -------------------------------------------------------------------------------
 
@@ -201,11 +204,11 @@ class HallDay:
             core.window_open(now, window)
             core.login(now, window, shift.staff)
             self._open_since(window, now)
-            self._call(now, window)
+            self._notice(now, window)
         elif action == "back":
             core.resume(now, window)
             self._open_since(window, now)
-            self._call(now, window)
+            self._notice(now, window)
         elif window in self.serving:
             self.pending[window] = "pause" if action == "break" else "close"
         else:
@@ -223,6 +226,14 @@ class HallDay:
             self.result.staffed[window] = self.result.staffed.get(window, 0) + now - opened
         self._absorb(now)
 
+    def _notice(self, now, window):
+        # Staff see their board change and act once they have noticed it.
+        react = draw(self.rng, self.sc.react_s)
+        if react:
+            self.push(now + react, CALL, window)
+        else:
+            self._call(now, window)
+
     def _call(self, now, window):
         core = self.core
         w = core.cfg.window(window)
@@ -234,7 +245,7 @@ class HallDay:
         name = core.window_view(w)[2]
         s = core.parse_ticket(name)[0]
         self._absorb(now)
-        start = now + self.walk_s
+        start = now + round(draw(self.rng, self.sc.walk_s))
         core.start(start, window)
         mean, cv = self.sc.service_times[self.sc.hall.services[s][S_PREFIX]]
         duration = max(1, round(self._service_time(mean, cv)))
@@ -266,7 +277,7 @@ class HallDay:
         if window in self.pending:
             self._leave(now, window, self.pending.pop(window))
         else:
-            self._call(now, window)
+            self._notice(now, window)
 
     # ---- what the core said ------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ renames its keys is driven the same way), and the citizen's rating at the evalua
 import re
 
 from firmware.roles.caller import KEYMAP
+from host_sim.scenario import REACT_S, draw
 
 CALL = re.compile(r"^请([A-Z]{1,2}\d+)号到(\d+)号窗口(\(重呼\))?$")
 WAITING = re.compile(r"等候(\d+)人")
@@ -65,8 +66,10 @@ class Staff:
     NO_SHOW_S = 30            # then mark the no-show (过号)
     CONFIRM_S = 0.5           # the confirm key after a destructive one
 
-    def __init__(self, hall, window, staff_id, rng):
+    def __init__(self, hall, window, staff_id, rng, react=REACT_S):
+        # react: (low, high) seconds to notice the board (the scenario's [people] react_s).
         self.hall = hall
+        self.react = react
         self.window = window
         self.id = staff_id
         self.rng = rng
@@ -78,8 +81,8 @@ class Staff:
         self.asked_at = None
 
     def react_s(self):
-        # Staff notice their board within one to four seconds.
-        return self.rng.uniform(1, 4)
+        # Staff notice their board within the scenario's react_s (1 to 4 s unless it says).
+        return draw(self.rng, self.react)
 
     def on_duty(self):
         self.on, self.state, self.leave = True, "idle", None

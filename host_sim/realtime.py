@@ -23,6 +23,7 @@ from host_sim import fleet, people
 from host_sim.books import Books
 from host_sim.hallday import DayResult
 from host_sim.events import WallClock
+from host_sim.scenario import draw
 
 ARRIVE, STAFF = 0, 1
 
@@ -313,8 +314,6 @@ class RealtimeHall:
     simulator's one staff model (host_sim.people.Staff), on the one scheduler's wall-clock
     variant; every citizen called walks to the window."""
 
-    WALK_S = 20                 # hall seconds from a call to the window
-
     def __init__(self, scenario, workdir, build, speed=60, log=None, mqtt=None):
         # mqtt: (host, port) of a broker: every device and the hub on MQTT instead of serial.
         from firmware.routing.core import RoutingCore
@@ -365,7 +364,7 @@ class RealtimeHall:
                 events.push(self._gap(rate), ARRIVE, (k, rate))
         for shift in sc.roster:                         # on duty from the start
             staff = self.staff[shift.window] = people.Staff(self, shift.window, shift.staff,
-                                                            self.rng)
+                                                            self.rng, sc.react_s)
             staff.on_duty()
         while time.monotonic() < end:
             now = time.monotonic()
@@ -421,7 +420,7 @@ class RealtimeHall:
         self.boards["caller-%d" % window].press(self.keys[window][action])
 
     def coming(self, ticket):
-        return self.WALK_S                              # every citizen called comes
+        return draw(self.rng, self.sc.walk_s)           # every citizen called comes
 
     def service_s(self, ticket):
         mean, cv = self.sc.service_times[ticket.rstrip("0123456789")]

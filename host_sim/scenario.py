@@ -11,13 +11,16 @@ from hallpc import keys
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 DEFAULT = SCENARIOS / "district.toml"
 KNOWN = ("scenario", "hall", "arrivals", "service_times", "roster", "patience", "ratings",
-         "faults", "bus", "mqtt")
+         "faults", "bus", "mqtt", "people")
+WALK_S = (10, 30)                   # [people] defaults, seconds (the same at every level)
+REACT_S = (1, 4)
 FAULTS = ("hub_restarts", "print_failures", "frame_corruption", "frame_loss", "device_reboots",
           "broker_restarts")
 SECTION_KEYS = {"scenario": ("name", "date", "start", "end", "seed"),
                 "roster": ("window", "staff", "from", "to", "breaks"),
                 "ratings": ("share", "levels"),
                 "patience": ("mean_min",),
+                "people": ("walk_s", "react_s"),
                 "faults": FAULTS}
 SERVICE_TIME_KEYS = ("mean_min", "cv")
 
@@ -59,6 +62,8 @@ class Scenario:
     bus: dict = field(default_factory=dict)   # baud, reply_ms, dispensers, displays
     mqtt: dict | None = None        # latency_ms, jitter_ms: the devices are on MQTT, not the bus
     broker_restarts: int = 0        # the broker restarts (10 s without it) at random moments
+    walk_s: tuple = WALK_S          # a called citizen's walk to the window: uniform (low, high)
+    react_s: tuple = REACT_S        # staff noticing their board: uniform (low, high)
 
     def at(self, seconds):
         return self.midnight + seconds
@@ -228,6 +233,9 @@ def parse(doc, source="scenario.toml", seed=None):
             or not sum(weights) > 0:
         raise ScenarioError("%s: expected %d weights, one per level, not all zero" % (
             where("ratings.levels"), hall.rating_levels))
+    people = doc.get("people", {})
+    walk = _span(where("people.walk_s"), people.get("walk_s", list(WALK_S)), 600)
+    react = _span(where("people.react_s"), people.get("react_s", list(REACT_S)), 120)
     faults = doc.get("faults", {})
     counts = {}
     for key in ("hub_restarts", "device_reboots", "broker_restarts"):
@@ -263,4 +271,20 @@ def parse(doc, source="scenario.toml", seed=None):
     return Scenario(name, source, hall, midnight, start, end, seed, arrivals,
                     priority_share, service_times, roster, patience_s, share, weights,
                     int(counts["hub_restarts"]), failures, corruption, loss,
-                    int(counts["device_reboots"]), bus, mqtt, int(counts["broker_restarts"]))
+                    int(counts["device_reboots"]), bus, mqtt, int(counts["broker_restarts"]),
+                    walk, react)
+
+
+def _span(where, value, top):
+    # [low, high] seconds, 0 <= low <= high <= top (a uniform draw; [0, 0] for none).
+    if not isinstance(value, list) or len(value) != 2 or any(
+            isinstance(x, bool) or not isinstance(x, (int, float)) for x in value) or \
+            not 0 <= value[0] <= value[1] <= top:
+        raise ScenarioError("%s: expected [low, high] seconds, 0 <= low <= high <= %d, got %r"
+                            % (where, top, value))
+    return (value[0], value[1])
+
+
+def draw(rng, span):
+    # A draw from a [people] span (no draw, and no random number used, for [0, 0]).
+    return rng.uniform(*span) if span[1] > 0 else 0

@@ -30,8 +30,9 @@ def shared_hall(seed, cv, priority_share):
         "roster": [{"window": n, "staff": "S%d" % n, "from": "08:30", "to": "16:30"}
                    for n in range(1, 6)],
         "ratings": {"share": 0},
+        "people": {"walk_s": [0, 0], "react_s": [0, 0]},     # a textbook queue
     }
-    return HallDay(scenarios.parse(doc, "shared.toml"), walk_s=0).run()
+    return HallDay(scenarios.parse(doc, "shared.toml")).run()
 
 
 @pytest.mark.parametrize("cv,priority", [(1.0, 0.0), (0.5, 0.0), (0.5, 0.1)],

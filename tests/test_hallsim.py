@@ -1,5 +1,6 @@
 """hallsim run as a user runs it, and scenarios refused with the file, the key and the reason."""
 import json
+import re
 import os
 import subprocess
 import sys
@@ -161,3 +162,27 @@ def test_the_report_says_how_many_came():
     proc = hallsim("run", "--json")
     report = json.loads(proc.stdout)
     assert report["arrivals"] == report["tickets"] + report["refused"]    # no print failures
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[people]\nwalk_s = [30, 10]\n', "people.walk_s: expected [low, high] seconds"),
+    ('[people]\nreact_s = 3\n', "people.react_s: expected [low, high] seconds"),
+    ('[people]\nwalks = [1, 2]\n', "people.walks: unknown key (did you mean 'walk_s'?)"),
+])
+def test_people_spans_are_checked(tmp_path, text, message):
+    path = tmp_path / "s.toml"
+    path.write_text((scenarios.SCENARIOS / "district.toml").read_text(encoding="utf-8") + "\n" + text,
+                    encoding="utf-8")
+    with pytest.raises(scenarios.ScenarioError, match=re.escape(message)):
+        scenarios.load(path)
+
+
+def test_the_walk_holds_the_window_at_the_ticket_level_as_at_the_frame_level():
+    # The same [people] at both levels: a longer walk keeps each window longer per citizen.
+    sc = scenarios.load(scenarios.SCENARIOS / "district.toml")
+    quick = HallDay(sc).run()
+    sc = scenarios.load(scenarios.SCENARIOS / "district.toml")
+    sc.walk_s = (120, 180)
+    slow = HallDay(sc).run()
+    mean = lambda r: sum(t.wait for t in r.tickets if t.how == 0) / max(1, sum(1 for t in r.tickets if t.how == 0))
+    assert mean(slow) > mean(quick)

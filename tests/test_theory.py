@@ -43,6 +43,7 @@ def mmc(rho, seed):
         "roster": [{"window": n, "staff": "S%d" % n, "from": "05:00", "to": "18:00"}
                    for n in range(1, WINDOWS + 1)],
         "ratings": {"share": 0},
+        "people": {"walk_s": [0, 0], "react_s": [0, 0]},     # a textbook queue
     }
     return scenarios.parse(doc, "mmc.toml")
 
@@ -50,7 +51,7 @@ def mmc(rho, seed):
 @functools.lru_cache(maxsize=None)      # both tests use the same simulated days
 def day_mean_wait(rho, seed):
     sc = mmc(rho, seed)
-    result = HallDay(sc, walk_s=0).run()
+    result = HallDay(sc).run()
     start = sc.at(sc.start) + WARM_UP_H * 3600
     stop = sc.at(sc.end) - 3 * 3600            # late tickets may still be waiting at close
     waits = [t.wait for t in result.tickets if t.how == 0 and start <= t.issued < stop]

@@ -195,7 +195,7 @@ def bench_sim():
     peer = []
     for seed in range(1, 4):                     # the same M/M/c day, interleaved
         t0 = time.perf_counter()
-        HallDay(test_theory.mmc(0.8, seed), walk_s=0).run()
+        HallDay(test_theory.mmc(0.8, seed)).run()
         ours.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         test_theory.simpy_mean_wait(0.8, seed)
