@@ -51,8 +51,9 @@ class Planner:
         self.runs = 0
 
     def rates(self, hour):
-        # People arriving in this hour (all services, averaged over the hour), and the mean
-        # service time of what they come for.
+        # People arriving in this hour (all services, averaged over the hour), and how long,
+        # on average, each holds a window: the service of what they come for and the walk to
+        # the window from the call (the scenario's [people] walk_s), as the simulation has it.
         total = 0.0
         work = 0.0
         for prefix, steps in self.sc.arrivals.items():
@@ -67,7 +68,8 @@ class Planner:
                     rate += current / 12
             total += rate
             work += rate * self.sc.service_times[prefix][0]
-        return total, (work / total if total else 0)
+        walk = (self.sc.walk_s[0] + self.sc.walk_s[1]) / 2
+        return total, (work / total + walk if total else 0)
 
     def roster(self, open_by_hour):
         # Window k (in hall order) works the hours where at least k windows are wanted.

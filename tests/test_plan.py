@@ -75,3 +75,15 @@ def test_target_parsing():
     assert parse_target("90% within 15 min") == (0.9, 900.0)
     with pytest.raises(scenarios.ScenarioError):
         parse_target("100 within")
+
+
+def test_erlang_c_counts_the_walk_that_holds_the_window():
+    # The simulation keeps a window for the walk from the call; the theory beside it must too.
+    sc = small_hall()
+    sc.walk_s = (0, 0)
+    still = Planner(sc, 0.9, 10 * 60).rates(9)
+    sc.walk_s = (100, 140)
+    walking = Planner(sc, 0.9, 10 * 60).rates(9)
+    assert still[0] == walking[0] and walking[1] == still[1] + 120
+    assert erlang_c_windows(walking[0], walking[1], 0.9, 600, 60) >= \
+        erlang_c_windows(still[0], still[1], 0.9, 600, 60)
