@@ -12,7 +12,8 @@ def run(args, out):
     from hallpc import mpybuild
     from hallpc.files import check_out_dir, make_dir
     from host_sim import scenario as scenarios
-    from host_sim.realtime import FakePrinter, ReplBoard, VirtualBoard, dispenser_config
+    from host_sim import fleet
+    from host_sim.realtime import FakePrinter, ReplBoard, VirtualBoard
     sc = scenarios.load(args.scenario)
     if args.dir is not None:
         check_out_dir(args.dir)
@@ -23,7 +24,7 @@ def run(args, out):
     try:
         blank = ReplBoard(work / "blank")
         printer = FakePrinter()
-        config = dispenser_config(sc.hall)
+        config = fleet.dispenser(sc.hall, board="host")
         dispenser = VirtualBoard(build, work, config, printer=printer)
         dispenser.port.close()                   # the port is the technician's now
         out.write("virtual boards (files in %s); Ctrl-C stops them\n\n" % work)

@@ -1,14 +1,49 @@
 """The simulators' one book-keeper: the day's record of every ticket from what the hub's core
 says (issued, called, how it ended, the alerts), the hub's own books read through its day
 summary, and the check that a hub that lost power came back exactly as its journal holds."""
+from dataclasses import dataclass, field
+
 from firmware.routing.config import S_PREFIX
 from firmware.routing.core import RoutingCore
 from protocol.codes import EARLY_CLOSE, FINISHED, TRANSFERRED
 
 
+@dataclass
+class Ticket:
+    service: str
+    name: str
+    issued: int
+    kind: int
+    naive: int
+    how: int = -1                  # codes as in RoutingCore's "ended" output; -1 still open
+    wait: int = 0
+    estimate: int = 0
+    voided: bool = False           # the printer failed: the hub voided it
+
+
+@dataclass
+class DayResult:
+    scenario: str
+    tickets: list = field(default_factory=list)
+    refused: int = 0
+    arrivals: int = 0                                   # citizens who came for a ticket
+    ratings: list = field(default_factory=list)        # (window number, staff, service, level)
+    rating_rejects: int = 0
+    alerts: dict = field(default_factory=dict)          # kind -> count
+    days: list = field(default_factory=list)            # the hub's day summaries (days.bin)
+    busy: dict = field(default_factory=dict)            # window number -> seconds serving
+    staffed: dict = field(default_factory=dict)         # window number -> seconds open
+    queue: list = field(default_factory=list)           # (seconds since midnight, waiting)
+    early_stops: int = 0
+    hub_restarts: int = 0
+    estimate_error: float = 0.0
+    naive_error: float = 0.0
+    checks: dict = field(default_factory=dict)         # frame level: what people saw vs the books
+
+
 class Books:
     def __init__(self, result, core):
-        self.result = result        # host_sim.hallday.DayResult, filled as the day goes
+        self.result = result        # a DayResult, filled as the day goes
         self.core = core            # the hub's core (replaced when the hub restarts)
         self.tickets = {}           # name -> Ticket
         self.first_calls = []       # every ticket's first call, in order (a repeat: a bug)
@@ -16,7 +51,6 @@ class Books:
 
     def absorb(self, now, outputs):
         # What the core said at `now`; returns the name of the ticket it issued, if any.
-        from host_sim.hallday import Ticket
         core = self.core
         result = self.result
         issued = None

@@ -95,9 +95,10 @@ def realtime(args, out):
     # Every device its own MicroPython process on pseudo-terminals, the hub here.
     import tempfile
     from hallpc import mpybuild
-    from host_sim.realtime import RealtimeHall, hall_devices
+    from host_sim import fleet
+    from host_sim.realtime import RealtimeHall
     sc = scenarios.load(args.scenario, args.seed)
-    devices = len(hall_devices(sc.hall))
+    devices = len(fleet.devices(sc.hall, board="host"))
     if devices > REALTIME_MAX_DEVICES:
         raise UsageError("--realtime: %s has %d devices; real time runs at most %d (each is a "
                          "MicroPython process on its own pseudo-terminals): run it without "

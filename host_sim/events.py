@@ -17,10 +17,6 @@ class Scheduler:
         self._inserted += 1
         heapq.heappush(self._heap, (at, priority, self._inserted, kind, arg))
 
-    def next_at(self):
-        # When the next event is due, or None.
-        return self._heap[0][0] if self._heap else None
-
     def due(self, until):
         # True while an event is due at or before `until`.
         return bool(self._heap) and self._heap[0][0] <= until

@@ -32,9 +32,9 @@ from protocol.codes import PRIORITY, POLL, PAUSED, CANCELLED
 from firmware.routing.journal import MemoryStorage
 from firmware.routing.config import S_PREFIX
 from host_sim import fleet, people
-from host_sim.books import Books
+from host_sim.books import Books, DayResult
 from host_sim.events import Scheduler
-from host_sim.hallday import DayResult, HallDay, next_arrival, service_time
+from host_sim.hallday import HallDay, next_arrival, service_for
 from host_sim.scenario import draw
 from host_sim.printer import BYTES_PER_MS, VirtualPrinter
 from firmware.runtime import DeviceRuntime
@@ -562,12 +562,10 @@ class FrameHall:
         device.panel.presses.append(key)
         self.wake(device, self.now)
 
-    def act(self, caller, action):
-        # Staff press the key their caller's key map gives the action.
-        self.press(caller, self.keys[caller.id][action])
-
     def key(self, window, action):
-        self.act(self.callers[window], action)
+        # Staff press the key their caller's key map gives the action.
+        caller = self.callers[window]
+        self.press(caller, self.keys[caller.id][action])
 
     def _reboot(self, device):
         device.boot(self._ms())
@@ -679,7 +677,7 @@ class FrameHall:
             staff.on_duty()
         elif action == "back":
             if role.state == PAUSED:
-                self.act(caller, "pause")                # (the same key resumes)
+                self.key(window, "pause")                # (the same key resumes)
             else:
                 role.login(shift.staff, ms)              # (the window was closed meanwhile)
                 self.wake(caller, self.now)
@@ -703,8 +701,7 @@ class FrameHall:
         return draw(self.rng, self.sc.walk_s)
 
     def service_s(self, ticket):
-        mean, cv = self.sc.service_times[ticket.rstrip("0123456789")]
-        return self._service_time(mean, cv)
+        return service_for(self.sc, self.rng, ticket.rstrip("0123456789"))
 
     def asked(self, window):
         self.press_at[window] = self.now
@@ -734,9 +731,6 @@ class FrameHall:
         staff = self.staff.get(caller.config["window"])
         if staff is not None:
             staff.board(text)
-
-    def _service_time(self, mean, cv):
-        return max(1.0, service_time(self.rng, mean, cv))
 
     def _asked(self, evaluator):
         window = evaluator.config["window"]

@@ -9,51 +9,17 @@ done, and close at the end of their shift; served citizens rate at the window's 
 """
 import math
 import random
-from dataclasses import dataclass, field
 
 from firmware.routing.core import RoutingCore
 from firmware.routing.journal import MemoryStorage
 from firmware.routing.config import S_PREFIX
 from host_sim import people
-from host_sim.books import Books
+from host_sim.books import Books, DayResult
 from host_sim.events import Scheduler
 from host_sim.scenario import draw
 from protocol.codes import OK, FINISHED, CANCELLED, UNSERVED, PRIORITY
 
 SHIFT, DONE, ARRIVE, GIVE_UP, TICK, SAMPLE, RESTART, CALL = range(8)
-
-
-@dataclass
-class Ticket:
-    service: str
-    name: str
-    issued: int
-    kind: int
-    naive: int
-    how: int = -1                  # codes as in RoutingCore's "ended" output; -1 still open
-    wait: int = 0
-    estimate: int = 0
-    voided: bool = False           # the printer failed: the hub voided it
-
-
-@dataclass
-class DayResult:
-    scenario: str
-    tickets: list = field(default_factory=list)
-    refused: int = 0
-    arrivals: int = 0                                   # citizens who came for a ticket
-    ratings: list = field(default_factory=list)        # (window number, staff, service, level)
-    rating_rejects: int = 0
-    alerts: dict = field(default_factory=dict)          # kind -> count
-    days: list = field(default_factory=list)            # the hub's day summaries (days.bin)
-    busy: dict = field(default_factory=dict)            # window number -> seconds serving
-    staffed: dict = field(default_factory=dict)         # window number -> seconds open
-    queue: list = field(default_factory=list)           # (seconds since midnight, waiting)
-    early_stops: int = 0
-    hub_restarts: int = 0
-    estimate_error: float = 0.0
-    naive_error: float = 0.0
-    checks: dict = field(default_factory=dict)         # frame level: what people saw vs the books
 
 
 def next_arrival(sc, rng, prefix, t):
@@ -83,6 +49,13 @@ def service_time(rng, mean, cv):
         return rng.expovariate(1 / mean)
     sigma2 = math.log(1 + cv * cv)
     return rng.lognormvariate(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
+
+
+def service_for(sc, rng, prefix):
+    # Seconds a citizen of this service keeps the window busy once there (at least one), as
+    # the scenario's service_times say, at every level.
+    mean, cv = sc.service_times[prefix]
+    return max(1.0, service_time(rng, mean, cv))
 
 
 class HallDay:
@@ -247,13 +220,9 @@ class HallDay:
         self._absorb(now)
         start = now + round(draw(self.rng, self.sc.walk_s))
         core.start(start, window)
-        mean, cv = self.sc.service_times[self.sc.hall.services[s][S_PREFIX]]
-        duration = max(1, round(self._service_time(mean, cv)))
+        duration = round(service_for(self.sc, self.rng, self.sc.hall.services[s][S_PREFIX]))
         self.serving[window] = (name, start)
         self.push(start + duration, DONE, window)
-
-    def _service_time(self, mean, cv):
-        return service_time(self.rng, mean, cv)
 
     def _done(self, now, window):
         core = self.core

@@ -20,8 +20,8 @@ import serial
 from hallpc import mpybuild
 from firmware.routing.config import S_PREFIX
 from host_sim import fleet, people
-from host_sim.books import Books
-from host_sim.hallday import DayResult
+from host_sim.books import Books, DayResult
+from host_sim.hallday import service_for
 from host_sim.events import WallClock
 from host_sim.scenario import draw
 
@@ -295,17 +295,6 @@ class MqttHostHub:
         self.mqtt.stop()
 
 
-def dispenser_config(hall):
-    """The config of the hall's first dispenser on the host board (host_sim.fleet)."""
-    return fleet.dispenser(hall, 0, board="host")
-
-
-def hall_devices(hall):
-    """The configs of a real-time hall's devices on host boards (host_sim.fleet): a dispenser,
-    a hall display, a caller at every window and an evaluator at every window that has one."""
-    return fleet.devices(hall, dispensers=1, displays=1, board="host")
-
-
 class RealtimeHall:
     """A scenario's hall in real time: a dispenser, a caller and an evaluator per window and a
     hall display, each its own MicroPython process, with citizens and staff driven from what
@@ -323,7 +312,7 @@ class RealtimeHall:
         self.speed = speed
         self.log = log or (lambda text: None)
         self.rng = random.Random(sc.seed)
-        self.devices = hall_devices(hall)
+        self.devices = fleet.devices(hall, board="host")   # a dispenser, a display, the windows
         start = sc.at(sc.start)
         self.journal = str(Path(workdir) / "journal.bin")
         self.core = RoutingCore(hall, FileStorage(self.journal), start)
@@ -423,8 +412,7 @@ class RealtimeHall:
         return draw(self.rng, self.sc.walk_s)           # every citizen called comes
 
     def service_s(self, ticket):
-        mean, cv = self.sc.service_times[ticket.rstrip("0123456789")]
-        return self.rng.expovariate(1 / mean)
+        return service_for(self.sc, self.rng, ticket.rstrip("0123456789"))
 
     def asked(self, window):
         pass

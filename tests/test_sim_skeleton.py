@@ -9,9 +9,8 @@ from firmware.routing.journal import MemoryStorage
 from hall import at, config
 from host_sim import fleet, people
 from host_sim import scenario as scenarios
-from host_sim.books import Books, totals
+from host_sim.books import Books, DayResult, totals
 from host_sim.events import Scheduler, WallClock
-from host_sim.hallday import DayResult
 
 
 def test_events_go_by_time_then_priority_then_insertion():
