@@ -21,11 +21,11 @@ class JoinError(Exception):
 
 def rooms(root):
     """The modules (paths relative to root) joined into the core: its rooms and helpers."""
-    return [path for path, _ in _rooms(root, ast.parse((Path(root) / CORE).read_text()))] + \
+    return [path for path, _ in _rooms(ast.parse((Path(root) / CORE).read_text()))] + \
         list(HELPERS)
 
 
-def _rooms(root, tree):
+def _rooms(tree):
     cls = _class(tree, CLASS, CORE)
     where = {}
     for node in tree.body:
@@ -53,7 +53,7 @@ def join(root):
     root = Path(root)
     core_text = (root / CORE).read_text()
     core_tree = ast.parse(core_text)
-    room_list = _rooms(root, core_tree)
+    room_list = _rooms(core_tree)
     room_modules = {path[:-3].replace("/", ".") for path, _ in room_list}
     room_modules.update(path[:-3].replace("/", ".") for path in HELPERS)
     imports = {}          # module -> {name: asname}, in first-seen order
@@ -112,7 +112,7 @@ def join(root):
         take(path, text, ast.parse(text), class_name)
     take(CORE, core_text, core_tree, CLASS)
     out = ["# Built by hallpc.joined from %s, its rooms and helpers (%s): do not edit."
-           % (CORE, ", ".join(Path(p).name for p in rooms(root)))]
+           % (CORE, ", ".join(Path(p).name for p in [p for p, _ in room_list] + list(HELPERS)))]
     out += plain
     for module, table in imports.items():
         parts = [name if alias is None else "%s as %s" % (name, alias)

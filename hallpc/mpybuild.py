@@ -52,27 +52,35 @@ def compile_file(source, target, arch=None):
     arch = host_arch() if arch is None else arch
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as work:
-        if Path(source).resolve() == (ROOT / joined.CORE).resolve():
-            try:
-                text = joined.join(ROOT)
-            except joined.JoinError as exc:
-                raise BuildError("%s: %s" % (source, exc)) from None
+    try:
+        if _is_core(source):
+            text = joined.join(ROOT)
         else:
-            rel = Path(source).resolve().relative_to(ROOT.resolve()).as_posix() \
-                if Path(source).resolve().is_relative_to(ROOT.resolve()) else ""
-            try:
-                text = fold.fold(Path(source).read_text(encoding="utf-8"),
-                                 private=rel not in fold.PUBLIC)
-            except fold.FoldError as exc:
-                raise BuildError("%s: %s" % (source, exc)) from None
-        source = Path(work) / Path(source).name
-        source.write_text(text, encoding="utf-8")
+            rel = _relative(source)
+            text = fold.fold(Path(source).read_text(encoding="utf-8"),
+                             private=rel not in fold.PUBLIC)
+    except (joined.JoinError, fold.FoldError) as exc:
+        raise BuildError("%s: %s" % (source, exc)) from None
+    with tempfile.TemporaryDirectory() as work:
+        built = Path(work) / Path(source).name        # (the name the .mpy's tracebacks give)
+        built.write_text(text, encoding="utf-8")
         cmd = [mpy_cross()] + (["-march=" + arch] if arch else [])
-        cmd += ["-o", str(target), "-s", Path(source).name, str(source)]
+        cmd += ["-o", str(target), "-s", built.name, str(built)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise BuildError("mpy-cross %s: %s" % (source, (proc.stdout + proc.stderr).strip()))
+        out = (proc.stdout + proc.stderr).strip().replace(str(built), str(source))
+        raise BuildError("mpy-cross %s: %s" % (source, out))
+
+
+def _is_core(source):
+    return Path(source).resolve() == (ROOT / joined.CORE).resolve()
+
+
+def _relative(source):
+    # source's path in the repository ("" for a file outside it).
+    path = Path(source).resolve()
+    return path.relative_to(ROOT.resolve()).as_posix() if path.is_relative_to(ROOT.resolve()) \
+        else ""
 
 
 def device_sources(root=ROOT):
@@ -90,7 +98,7 @@ def _inputs(source):
     # The files a module's .mpy is built from: its source, the codes folded into it and this
     # build itself (and, for the routing core, its rooms and the joiner).
     made = [Path(source), ROOT / "protocol" / "codes.py", Path(__file__), Path(fold.__file__)]
-    if Path(source).resolve() == (ROOT / joined.CORE).resolve():
+    if _is_core(source):
         return made + [Path(joined.__file__)] + [ROOT / path for path in joined.rooms(ROOT)]
     return made
 

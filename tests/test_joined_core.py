@@ -118,3 +118,11 @@ def test_a_change_to_the_build_or_the_codes_rebuilds_every_module():
     assert {(ROOT / "protocol" / "codes.py").resolve(), Path(mpybuild.__file__).resolve()} <= frame
     core = {p.resolve() for p in mpybuild._inputs(ROOT / joined.CORE)}
     assert {(ROOT / room).resolve() for room in ROOMS} <= core
+
+
+def test_a_broken_module_is_named_by_its_own_path(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("def broken(:\n")
+    with pytest.raises(mpybuild.BuildError) as caught:
+        mpybuild.compile_file(broken, tmp_path / "broken.mpy")
+    assert str(caught.value).count(str(broken)) == 2      # the command's and mpy-cross's line
