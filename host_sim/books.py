@@ -8,7 +8,7 @@ from firmware.routing.core import RoutingCore
 from protocol.codes import EARLY_CLOSE, FINISHED, TRANSFERRED
 
 
-@dataclass
+@dataclass(slots=True)          # a city's day holds 12,000; the planner copies them hourly
 class Ticket:
     service: str
     name: str
@@ -19,6 +19,7 @@ class Ticket:
     wait: int = 0
     estimate: int = 0
     voided: bool = False           # the printer failed: the hub voided it
+    called: int = -1               # when it was first called (UTC seconds), -1 not yet
 
 
 @dataclass
@@ -70,7 +71,11 @@ class Books:
                 if ticket is not None and o[3] != TRANSFERRED:   # transfers live on renumbered
                     ticket.how, ticket.wait, ticket.estimate = o[3], o[4], o[5]
             elif kind == "called" and o[4] == 0:
-                self.first_calls.append(core.ticket_name(o[2], o[3]))
+                name = core.ticket_name(o[2], o[3])
+                self.first_calls.append(name)
+                ticket = self.tickets.get(name)
+                if ticket is not None and ticket.called < 0:
+                    ticket.called = now
             elif kind == "alert":
                 result.alerts[o[1]] = result.alerts.get(o[1], 0) + 1
                 if o[1] == EARLY_CLOSE:

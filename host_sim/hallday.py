@@ -16,10 +16,10 @@ from firmware.routing.config import S_PREFIX
 from host_sim import people
 from host_sim.books import Books, DayResult
 from host_sim.events import Scheduler
-from host_sim.scenario import draw
+from host_sim.scenario import Shift, draw
 from protocol.codes import OK, FINISHED, CANCELLED, UNSERVED, PRIORITY
 
-SHIFT, DONE, ARRIVE, GIVE_UP, TICK, SAMPLE, RESTART, CALL = range(8)
+SHIFT, DONE, ARRIVE, GIVE_UP, TICK, SAMPLE, RESTART, CALL, STAFF = range(9)
 
 
 def next_arrival(sc, rng, prefix, t):
@@ -58,16 +58,39 @@ def service_for(sc, rng, prefix):
     return max(1.0, service_time(rng, mean, cv))
 
 
+class Nowhere(MemoryStorage):
+    # Storage that keeps nothing.
+    def append(self, chunk):
+        self.appends += 1
+
+    def replace(self, chunks, aside=False):
+        for _ in chunks:
+            pass
+
+
 class HallDay:
     SAMPLE_S = 300
 
-    def __init__(self, scenario, progress=None):
+    def __init__(self, scenario, progress=None, staffing=None, estimates=True, order=None,
+                 journal=True):
         # The citizen's walk and the staff's reaction: the scenario's [people] (0 for a
         # textbook queue), drawn as the frame level draws them.
+        # staffing: instead of the scenario's roster, {hour: windows open} (hours since local
+        # midnight; the first k windows of `order`, hall order by default, are open, staff by
+        # their names' order), read as each hour begins, so a planner may change an hour not
+        # yet begun.
+        # estimates=False: the core prints no wait estimates (the waits are the same).
+        # journal=False: the journal's records are written nowhere (a day with no restarts
+        # reads none back; the planner copies its days every hour).
         self.sc = scenario
         self.rng = random.Random(scenario.seed)
-        self.storage = MemoryStorage()             # the hub's flash: it survives a restart
-        self.core = RoutingCore(scenario.hall, self.storage, now=scenario.at(scenario.start))
+        # the hub's flash: it survives a restart
+        self.storage = MemoryStorage() if journal else Nowhere()
+        self.core = RoutingCore(scenario.hall, self.storage, now=scenario.at(scenario.start),
+                                estimates=estimates)
+        self.staffing = staffing
+        self.order = list(order or scenario.hall.numbers)
+        self.on = {}                # window number -> its Shift, while staffed by `staffing`
         self.events = Scheduler()
         self.result = DayResult(scenario.name)
         self.books = Books(self.result, self.core)
@@ -78,30 +101,46 @@ class HallDay:
         self.progress = progress
 
     def push(self, when, kind, arg=None):
-        self.events.push(when, kind, arg, priority=kind)
+        # At the same time, events go in the order of their kind; staffing as shifts do.
+        self.events.push(when, kind, arg, priority=SHIFT if kind == STAFF else kind)
 
     def run(self):
+        self.begin()
+        self.advance(self.sc.at(self.sc.end))
+        return self.finish()
+
+    def begin(self):
         sc = self.sc
-        for shift in sc.roster:
-            self.push(sc.at(shift.start), SHIFT, ("start", shift))
-            for b_from, b_to in shift.breaks:
-                self.push(sc.at(b_from), SHIFT, ("break", shift))
-                self.push(sc.at(b_to), SHIFT, ("back", shift))
-            self.push(sc.at(shift.end), SHIFT, ("end", shift))
+        if self.staffing is None:
+            for shift in sc.roster:
+                self.push(sc.at(shift.start), SHIFT, ("start", shift))
+                for b_from, b_to in shift.breaks:
+                    self.push(sc.at(b_from), SHIFT, ("break", shift))
+                    self.push(sc.at(b_to), SHIFT, ("back", shift))
+                self.push(sc.at(shift.end), SHIFT, ("end", shift))
+        else:
+            self.push(sc.at(sc.start), STAFF)
+            for hour in range(sc.start // 3600 + 1, (sc.end + 3599) // 3600):
+                self.push(sc.at(hour * 3600), STAFF)
         for prefix in sc.arrivals:
             self._next_arrival(prefix, sc.at(sc.start))
         self.push(sc.at(sc.start), TICK)
         self.push(sc.at(sc.start), SAMPLE)
         for _ in range(sc.hub_restarts):
             self.push(self.rng.uniform(sc.at(sc.start), sc.at(sc.end)), RESTART)
+
+    def advance(self, until):
+        # Every event up to `until` (UTC seconds, at most the day's end).
+        sc = self.sc
         end = sc.at(sc.end)
-        while self.events.due(end):
+        until = min(until, end)
+        while self.events.due(until):
             when, kind, arg = self.events.pop()
             now = int(when)
             if kind == SHIFT:
                 self._shift(now, *arg)
             elif kind == DONE:
-                self._done(now, arg)
+                self._done(when, arg)
             elif kind == ARRIVE:
                 self._arrive(now, arg, when)
             elif kind == GIVE_UP:
@@ -114,13 +153,18 @@ class HallDay:
             elif kind == RESTART:
                 self._restart(now)
             elif kind == CALL:
-                self._call(now, arg)
+                self._call(when, arg)
+            elif kind == STAFF:
+                self._staff(now)
             elif kind == SAMPLE:
                 waiting = sum(self.core.waiting(s) for s in range(sc.hall.service_count()))
                 self.result.queue.append((now - sc.midnight, waiting))
                 self.push(now + self.SAMPLE_S, SAMPLE)
                 if self.progress is not None:
                     self.progress((now - sc.at(sc.start)) / (end - sc.at(sc.start)))
+
+    def finish(self):
+        end = self.sc.at(self.sc.end)
         for window, (name, started) in self.serving.items():   # staff stop where the day ends
             self.result.busy[window] = self.result.busy.get(window, 0) + end - started
         self.core.on_day_closed = self.result.days.append
@@ -163,10 +207,13 @@ class HallDay:
             self.push(now + 30, ARRIVE, ("again", prefix))
             return
         if self.sc.patience_s:
-            self.push(now + self.rng.expovariate(1 / self.sc.patience_s), GIVE_UP, name)
-        for window in self.sc.hall.numbers:            # idle staff call at once
-            if window not in self.serving:
-                self._notice(now, window)
+            self.push(when + self.rng.expovariate(1 / self.sc.patience_s), GIVE_UP, name)
+        s = core.service_index(prefix)
+        for window in self.sc.hall.numbers:    # idle staff whose board shows the newcomer call
+            w = core.cfg.window(window)
+            if window not in self.serving and core.is_open(w) and core.is_idle(w) \
+                    and s in core.window_services(w):
+                self._notice(when, window)
 
     # ---- staff -------------------------------------------------------------------------------
 
@@ -188,6 +235,23 @@ class HallDay:
             self._leave(now, window, "pause" if action == "break" else "close")
         self._absorb(now)
 
+    def _staff(self, now):
+        # The hour's staffing: the first k windows open, the others close once their citizen
+        # is done (and reopen at once if wanted again before then).
+        sc = self.sc
+        count = self.staffing.get((now - sc.midnight) // 3600, 0)
+        names = sorted(sc.hall.staff)
+        for k, number in enumerate(self.order):
+            if k < count and number not in self.on:
+                shift = Shift(number, names[k % len(names)], 0, 0)
+                self.on[number] = shift
+                if self.pending.get(number) == "close":
+                    del self.pending[number]
+                else:
+                    self._shift(now, "start", shift)
+            elif k >= count and number in self.on:
+                self._shift(now, "end", self.on.pop(number))
+
     def _open_since(self, window, now):
         self.opened[window] = now
 
@@ -199,32 +263,39 @@ class HallDay:
             self.result.staffed[window] = self.result.staffed.get(window, 0) + now - opened
         self._absorb(now)
 
-    def _notice(self, now, window):
+    def _notice(self, when, window):
         # Staff see their board change and act once they have noticed it.
         react = draw(self.rng, self.sc.react_s)
         if react:
-            self.push(now + react, CALL, window)
+            self.push(when + react, CALL, window)
         else:
-            self._call(now, window)
+            self._call(when, window)
 
-    def _call(self, now, window):
+    def _call(self, when, window):
+        # The simulation keeps exact times and the core its whole seconds (as a hub's clock):
+        # waits measured as the difference of two whole seconds come out right on average,
+        # and a service that started at the core's whole second instead of when the citizen
+        # came would be cut short by half a second each time (3% of the wait at rho 0.95).
+        now = int(when)
         core = self.core
         w = core.cfg.window(window)
-        if window in self.serving or not core.is_open(w) or not core.is_idle(w):
-            return
+        if window in self.serving or not core.is_open(w) or not core.is_idle(w) \
+                or not core.window_view(w)[4]:
+            return                            # staff call when their board shows people waiting
         if core.call_next(now, window) != OK:
             self._absorb(now)
             return
         name = core.window_view(w)[2]
         s = core.parse_ticket(name)[0]
         self._absorb(now)
-        start = now + round(draw(self.rng, self.sc.walk_s))
-        core.start(start, window)
-        duration = round(service_for(self.sc, self.rng, self.sc.hall.services[s][S_PREFIX]))
-        self.serving[window] = (name, start)
+        start = when + draw(self.rng, self.sc.walk_s)
+        core.start(int(start), window)
+        duration = service_for(self.sc, self.rng, self.sc.hall.services[s][S_PREFIX])
+        self.serving[window] = (name, int(start))
         self.push(start + duration, DONE, window)
 
-    def _done(self, now, window):
+    def _done(self, when, window):
+        now = int(when)
         core = self.core
         name, started = self.serving.pop(window)
         self.result.busy[window] = self.result.busy.get(window, 0) + now - started
@@ -246,7 +317,7 @@ class HallDay:
         if window in self.pending:
             self._leave(now, window, self.pending.pop(window))
         else:
-            self._notice(now, window)
+            self._notice(when, window)
 
     # ---- what the core said ------------------------------------------------------------------
 

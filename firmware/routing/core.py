@@ -47,8 +47,11 @@ from protocol.codes import ORDINARY, OPEN, IDLE
 
 
 class RoutingCore(Durable, Requests, Day, Issuing, Choosing, Windows, Ratings, Timers):
-    def __init__(self, config, storage=None, now=0):
+    def __init__(self, config, storage=None, now=0, estimates=True):
+        # estimates=False: new tickets get no wait estimate (0). Nothing the core decides
+        # depends on one; the planner's days, which only count waits, run without them.
         self.cfg = config
+        self.estimates = estimates
         self.storage = storage if storage is not None else MemoryStorage()
         self.out = []
         services = config.service_count()

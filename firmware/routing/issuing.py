@@ -67,8 +67,10 @@ class Issuing:
             return 0, 0
         if kind == APPOINTMENT:
             estimate = (slot - now) if slot > now else 0
-        else:
+        elif self.estimates:
             estimate = self.estimator.estimate(self, s, self.waiting(s), now)
+        else:
+            estimate = 0
         return min(self.next_number[s] + 1, 0x7FFF), estimate
 
     def _issue(self, now, prefix, kind, slot, number, estimate):
