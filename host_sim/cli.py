@@ -57,6 +57,8 @@ def check_options(args):
                                  "got %g" % args.speed)
             if args.devices not in (None, "micropython"):
                 raise UsageError("--devices: only micropython devices run in real time")
+    if args.command == "plan" and not 5 <= args.days <= 200:
+        raise UsageError("--days: expected 5..200 seeded days, got %d" % args.days)
     if getattr(args, "out", None) is not None:
         from hallpc.files import check_out_dir
         check_out_dir(args.out, "--out")
@@ -139,24 +141,32 @@ def realtime(args, out):
 
 
 def plan(args, out):
-    from host_sim.plan import Planner, parse_target
+    from host_sim.plan import Planner, parse_target, why_not
     share, within = parse_target(args.target)
     sc = scenarios.load(args.scenario, args.seed)
-    with bar("%s: planning for %s" % (sc.name, args.target), total=None,
+    planner = Planner(sc, share, within, days=args.days)
+    with bar("%s: planning for %s" % (sc.name, args.target), total=len(planner.hours),
              enabled=not args.json) as progress:
-        rows, roster = Planner(sc, share, within, progress=progress).plan()
+        planner.progress = progress
+        rows, roster, summary = planner.plan()
     if args.json:
-        out.write(json.dumps({"target": args.target, "hours": rows,
+        out.write(json.dumps({"target": args.target, "hours": rows, "judged_on": summary,
                               "roster": [{"window": r.window, "from": hhmm(r.start), "to": hhmm(r.end)}
                                          for r in roster]}) + "\n")
         return 0
-    out.write("%s: windows to open for %s\n\n" % (sc.name, args.target))
-    out.write("  hour   arrivals/h  windows  Erlang C  within target\n")
+    days = summary["days"]
+    out.write("%s: windows to open for %s, judged on %d seeded days (seeds %d-%d)\n\n" % (
+        sc.name, args.target, days, summary["seeds"][0], summary["seeds"][1]))
+    out.write("  hour          arrivals/h  windows  Erlang C  within target  days met\n")
     for row in rows:
         share_text = "-" if row["within_target"] is None else "%.0f%%" % (100 * row["within_target"])
-        out.write("  %s %10d %8d %9d %13s%s\n" % (
-            row["hour"], row["arrivals_per_hour"], row["windows"], row["erlang_c"], share_text,
-            "" if row["met"] else "  not met even with all %d windows" % len(sc.hall.numbers)))
+        erlang = "-" if row["erlang_c"] is None else str(row["erlang_c"])
+        out.write("  %s-%s %10d %8d %9s %14s %6d/%d%s\n" % (
+            row["hour"], row["until"], row["arrivals_per_hour"], row["windows"], erlang,
+            share_text, row["days_met"], days,
+            "" if row["met"] else "  " + why_not(row, summary["windows"])))
+    out.write("\n  every hour%s meets the target on at least %d of the %d days\n" % (
+        "" if all(r["met"] for r in rows) else " but those marked", summary["days_promised"], days))
     out.write("\n  roster:\n")
     for shift in roster:
         out.write("    window %-3d %s-%s\n" % (shift.window, hhmm(shift.start), hhmm(shift.end)))
@@ -188,7 +198,11 @@ def main(argv=None, out=None):
     p = commands.add_parser("plan", help="the fewest windows each hour that meet a target")
     p.add_argument("scenario", nargs="?", help="a scenario TOML file (default: the district office)")
     p.add_argument("--target", required=True, help='e.g. "90%% within 15 min"')
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int, help="the first of the seeded days (default: the "
+                                            "scenario's)")
+    p.add_argument("--days", type=int, default=20,
+                   help="seeded days the plan is judged on (default 20; it must meet the target "
+                        "in each hour on 90%% of them)")
     p.add_argument("--json", action="store_true")
     b = commands.add_parser("boards", help="virtual boards on pseudo-terminals, to try "
                                            "hallctl's flash, provision, status and monitor")

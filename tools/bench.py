@@ -172,53 +172,104 @@ def bus64_scenario():
     return scenarios.parse(doc, "bus64")
 
 
+def _per_ticket_us(run, seeds):
+    # Microseconds per ticket of run(seed) -> tickets, the best of the seeds' rates.
+    best = None
+    for seed in seeds:
+        t0 = time.perf_counter()
+        tickets = run(seed)
+        us = (time.perf_counter() - t0) * 1e6 / tickets
+        best = us if best is None else min(best, us)
+    return best
+
+
+PLAN_TARGET = "90% within 15 min"     # the city plan the bench times
+
+
 def bench_sim():
-    """The simulator: the city's day (frame and ticket level), call latency on a 64-device bus,
-    an M/M/c day against SimPy's, estimate accuracy."""
+    """The simulator: the ticket level against Ciw and SimPy on the same days, the frame level's
+    speed on the city, call latency on a 64-device bus, the theory table's largest error, the
+    estimate against the naive one, and the planner on the city."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from host_sim import scenario as scenarios
+    import peers
+    import test_theory
+    from host_sim import scenario as scenarios, theory
     from host_sim.framesim import FrameHall
     from host_sim.hallday import HallDay
-    import test_theory
+    from host_sim.plan import Planner, parse_target
+
+    result = {}
+    seeds = range(1, 4)
+    mmc = (10, 0.8, 8, 5)                   # M/M/10 at rho 0.8, eight hours of arrivals
+    days = {
+        "mmc10": {
+            "ticket_level": lambda seed: len(HallDay(theory.mmc_scenario(*mmc, seed)).run().tickets),
+            "ciw": lambda seed: peers.ciw_mmc(*mmc, seed)[1],
+            "simpy": lambda seed: peers.simpy_mmc(*mmc, seed)[1]},
+        "hall_like": {
+            "ticket_level": lambda seed: sum(
+                g[1] + g[2] for k, g in peers.hall_day(seed).groups.items() if k != "priority"),
+            "ciw": lambda seed: sum(
+                g[1] + g[2] for k, g in peers.ciw_hall_like(seed).groups.items() if k != "priority"),
+            "simpy": lambda seed: sum(
+                g[1] + g[2] for k, g in peers.simpy_hall_like(seed).groups.items()
+                if k != "priority")}}
+    for day, runs in days.items():
+        us = {}
+        for _ in range(2):                       # interleaved, so drift hits all alike
+            for who, run in runs.items():
+                figure = _per_ticket_us(run, seeds)
+                us[who] = figure if who not in us else min(us[who], figure)
+        for who, figure in us.items():
+            result["%s_us_per_ticket_%s" % (who, day)] = round(figure, 1)
+        result["ticket_level_vs_ciw_" + day] = round(us["ticket_level"] / us["ciw"], 2)
 
     city = scenarios.load(scenarios.SCENARIOS / "city.toml")
     t0 = time.perf_counter()
-    HallDay(city).run()
-    city_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
     city_books = FrameHall(city).run()
-    city_frame_s = time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    result["frame_level_hall_seconds_per_wall_second"] = round((city.end - city.start) / wall)
+    result["city_day_frame_level_lost"] = city_books["problems"]
     bus = FrameHall(bus64_scenario())
     bus_books = bus.run()
+    result["call_latency_ms_p99_bus64"] = round(bus_books["call_latency_ms_p99"], 1)
+    result["call_latency_ms_p50_bus64"] = round(bus_books["call_latency_ms_p50"], 1)
+    result["bus64_devices"] = len(bus.devices)
 
-    ours = []
-    peer = []
-    for seed in range(1, 4):                     # the same M/M/c day, interleaved
-        t0 = time.perf_counter()
-        HallDay(test_theory.mmc(0.8, seed)).run()
-        ours.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        test_theory.simpy_mean_wait(0.8, seed)
-        peer.append(time.perf_counter() - t0)
+    worst = None                                 # the theory table, as the tests run it
+    for c, rho, hours, n_days, _ in test_theory.TRANSIENT:
+        mu = 1 / 300
+        exact = theory.transient_mean_wait(c, rho * c * mu, mu, hours)
+        mean, half = test_theory.estimate(test_theory.simulated(c, rho, hours, 5, n_days),
+                                          c, rho, hours, 5)
+        gap = abs(mean - exact) / exact * 100
+        if worst is None or gap > worst[0]:
+            worst = (gap, half / exact * 100, "M/M/%d rho %.2f" % (c, rho))
+    result["mmc_wait_error_pct"] = round(worst[0], 2)
+    result["mmc_wait_error_interval_pct"] = round(worst[1], 2)
+    result["mmc_wait_error_case"] = worst[2]
 
-    estimate = naive = 0.0
-    for path in sorted(scenarios.SCENARIOS.glob("*.toml")):
-        day = HallDay(scenarios.load(path)).run()
-        served = [t for t in day.tickets if t.how == 0]
-        estimate += sum(abs(t.estimate - t.wait) for t in served)
-        naive += sum(abs(t.naive - t.wait) for t in served)
-    return {
-        "city_day_frame_level_s": round(city_frame_s, 1),
-        "city_day_frame_level_lost": city_books["problems"],
-        "call_latency_ms_p99_bus64": round(bus_books["call_latency_ms_p99"], 1),
-        "call_latency_ms_p50_bus64": round(bus_books["call_latency_ms_p50"], 1),
-        "bus64_devices": len(bus.devices),
-        "city_day_ticket_level_s": round(city_s, 2),
-        "mmc_ticket_level_vs_simpy": round(min(ours) / min(peer), 2),
-        "mmc_day_ticket_level_s": round(min(ours), 3),
-        "mmc_day_simpy_s": round(min(peer), 3),
-        "wait_estimate_mae_vs_naive": round(estimate / naive, 3),
-    }
+    def mae_ratio(results):
+        served = [t for r in results for t in r.tickets if t.how == 0]
+        return sum(abs(t.estimate - t.wait) for t in served) / \
+            sum(abs(t.naive - t.wait) for t in served)
+    shipped = [HallDay(scenarios.load(path)).run()
+               for path in sorted(scenarios.SCENARIOS.glob("*.toml"))]
+    result["wait_estimate_mae_vs_naive"] = round(mae_ratio(shipped), 3)
+    result["wait_estimate_mae_vs_naive_mmc"] = round(max(
+        mae_ratio([HallDay(theory.mmc_scenario(c, rho, 8, 5, seed)).run() for seed in range(1, 7)])
+        for c, rho in ((10, 0.8), (10, 0.95), (60, 0.95))), 3)
+
+    planner = Planner(city, *parse_target(PLAN_TARGET))
+    t0 = time.perf_counter()
+    _, _, summary = planner.plan()
+    result["plan_city_s"] = round(time.perf_counter() - t0, 1)
+    result["plan_share_promised"] = round(summary["share_promised"], 3)
+    result["plan_share_of_days_met"] = round(summary["days_met"] / summary["days"], 3)
+    unseen = range(city.seed + 1000, city.seed + 1000 + planner.days)   # days it never saw
+    result["plan_share_of_days_met_unseen"] = round(
+        planner.days_met(planner.wanted, unseen) / planner.days, 3)
+    return result
 
 
 def bench_hallpc():
