@@ -132,6 +132,11 @@ def hour_met(counts, share):
     return not n or ok >= share * n
 
 
+def worst_hour(met, skip, days):
+    # The fewest days any promised hour met the target on (all of them if none is promised).
+    return min([m for k, m in enumerate(met) if k not in skip] or [days])
+
+
 def day_ok(counts, share, skip):
     # A day meets the target in every hour judged (those not in skip).
     return all(k in skip or hour_met(c, share) for k, c in enumerate(counts))
@@ -224,9 +229,16 @@ class Planner:
         return met
 
     def days_met(self, wanted, seeds):
-        # On how many of the seeds' days the plan met the target in every hour it promises.
-        return sum(day_ok(counts, self.share, self.skipped)
-                   for counts in self._days(wanted, seeds))
+        # The promise, per hour: on how many of the seeds' days the plan met the target in
+        # its worst promised hour; and on how many whole days it met it in every such hour
+        # (fewer: different days miss different hours).
+        per_hour = [0] * len(self.hours)
+        whole = 0
+        for counts in self._days(wanted, seeds):
+            whole += day_ok(counts, self.share, self.skipped)
+            for k, c in enumerate(counts):
+                per_hour[k] += hour_met(c, self.share)
+        return worst_hour(per_hour, self.skipped, len(seeds)), whole
 
     # ---- the search ------------------------------------------------------------------------
 
@@ -355,7 +367,7 @@ class Planner:
             self.progress(k + 1, "%s: %d windows" % (hhmm(hour.start), count))
             for pipe in self.pipes:
                 pipe.send(("commit", count))
-        met_days = sum(day_ok(counts, self.share, skip) for _, counts in rows)
+        whole_days = sum(day_ok(counts, self.share, skip) for _, counts in rows)
         self.skipped = skip
         result = []
         for k, hour in enumerate(self.hours):
@@ -370,7 +382,9 @@ class Planner:
                            "days_met": days_met, "met": k not in skip,
                            "why": None if k not in skip else self._why(hour, erlang[hour.hour])})
         self.wanted = wanted
-        summary = {"days": self.days, "days_met": met_days, "days_promised": self.required,
+        met_days = worst_hour([r["days_met"] for r in result], skip, self.days)
+        summary = {"days": self.days, "days_met": met_days, "whole_days_met": whole_days,
+                   "days_promised": self.required,
                    "share_promised": self.required / self.days, "windows": self.limit,
                    "seeds": [self.sc.seed, self.sc.seed + self.days - 1]}
         return result, self.roster(wanted), summary

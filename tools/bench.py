@@ -266,9 +266,11 @@ def bench_sim():
     result["plan_city_s"] = round(time.perf_counter() - t0, 1)
     result["plan_share_promised"] = round(summary["share_promised"], 3)
     result["plan_share_of_days_met"] = round(summary["days_met"] / summary["days"], 3)
+    result["plan_share_of_whole_days_met"] = round(summary["whole_days_met"] / summary["days"], 3)
     unseen = range(city.seed + 1000, city.seed + 1000 + planner.days)   # days it never saw
-    result["plan_share_of_days_met_unseen"] = round(
-        planner.days_met(planner.wanted, unseen) / planner.days, 3)
+    per_hour, whole = planner.days_met(planner.wanted, unseen)
+    result["plan_share_of_days_met_unseen"] = round(per_hour / planner.days, 3)
+    result["plan_share_of_whole_days_met_unseen"] = round(whole / planner.days, 3)
     return result
 
 
