@@ -20,6 +20,7 @@ class Ticket:
     estimate: int = 0
     voided: bool = False           # the printer failed: the hub voided it
     called: int = -1               # when it was first called (UTC seconds), -1 not yet
+    gone: bool = False             # its holder gave up and left (the hall may not know it)
 
 
 @dataclass

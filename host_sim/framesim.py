@@ -282,9 +282,11 @@ class FrameHall:
         self.lines = {d.id: [] for d in self.dispensers}   # citizens queuing at each dispenser
         self.busy = {d.id: False for d in self.dispensers}
         self.holders = {}                               # ticket -> Citizen
+        self.awaited = {}                               # ticket called before printed -> arrive
         self.staff = {}                                 # window -> dict
         self.report = {"issued_seen": 0, "printed": 0, "calls": [], "ratings_given": 0,
                        "latency_us": [], "refused": 0, "walked_away": 0, "reboots": 0,
+                       "called_while_printing": 0,
                        "frames_corrupted": 0, "frames_lost": 0,
                        "collisions": 0, "paper_outs": 0, "broker_restarts": 0,
                        "broker_dropped": 0}
@@ -608,6 +610,10 @@ class FrameHall:
             citizen.ticket = name
             self.holders[name] = citizen
             self.report["printed"] += 1
+            arrive = self.awaited.pop(name, None)
+            if arrive is not None:                   # their number is already up
+                self._walk(citizen, arrive)
+                return
             if self.sc.patience_s:
                 self.world(self.now + int(self.rng.expovariate(1 / self.sc.patience_s) * 1e6),
                            self._give_up, citizen)
@@ -649,7 +655,12 @@ class FrameHall:
     def _give_up(self, citizen):
         if citizen.ticket is not None and not citizen.gone and not citizen.called:
             if self.holders.get(citizen.ticket) is citizen:
+                # Nobody tells the hub: it calls the ticket in vain, recalls it and marks a
+                # no-show, or it is still waiting at close. The report counts it as gone.
                 citizen.gone = True
+                ticket = self.tickets.get(citizen.ticket)
+                if ticket is not None:
+                    ticket.gone = True
                 self.report["walked_away"] += 1
 
     def _next_arrival(self, prefix, t):
@@ -693,12 +704,19 @@ class FrameHall:
     def clock(self):
         return self.now
 
-    def coming(self, ticket):
+    def coming(self, ticket, arrive):
         citizen = self.holders.get(ticket)
-        if citizen is None or citizen.gone:
-            return None
+        if citizen is None:
+            # Called while the paper is still printing: they go once it is in their hand
+            # (printed), never before; a ticket that is never printed has nobody to come.
+            self.awaited[ticket] = arrive
+            self.report["called_while_printing"] += 1
+        elif not citizen.gone:
+            self._walk(citizen, arrive)
+
+    def _walk(self, citizen, arrive):
         citizen.called = True
-        return draw(self.rng, self.sc.walk_s)
+        self.later(draw(self.rng, self.sc.walk_s), arrive, citizen.ticket)
 
     def service_s(self, ticket):
         return service_for(self.sc, self.rng, ticket.rstrip("0123456789"))
@@ -857,6 +875,8 @@ class FrameHall:
             "duplicated_calls": len(self.first_calls) - len(set(self.first_calls)),
             "calls_seen_on_boards": len(set(calls)),
             "walked_away": self.report["walked_away"],
+            "walked_away_called": sum(1 for t in result.tickets if t.gone and t.called >= 0),
+            "called_while_printing": self.report["called_while_printing"],
             "call_latency_ms_p50": _pct(latencies, 0.5) / 1000,
             "call_latency_ms_p99": _pct(latencies, 0.99) / 1000,
             "device_reboots": self.report["reboots"],

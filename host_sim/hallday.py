@@ -145,6 +145,7 @@ class HallDay:
                 self._arrive(now, arg, when)
             elif kind == GIVE_UP:
                 if self.tickets[arg].how < 0 and self.core.cancel(now, arg) == OK:
+                    self.tickets[arg].gone = True
                     self._absorb(now)
             elif kind == TICK:
                 self.core.tick(now)

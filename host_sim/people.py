@@ -55,7 +55,8 @@ class Staff:
         hall.later(seconds, fn, *args)   run fn after so many hall seconds
         hall.clock()                     the hall's time, in its own units
         hall.key(window, action)         press the key the window's caller maps to action
-        hall.coming(ticket)              seconds the called citizen walks, or None: not coming
+        hall.coming(ticket, arrive)      the called citizen comes: the hall runs arrive(ticket)
+                                         when they reach the window (never: not coming)
         hall.service_s(ticket)           how long serving this citizen takes
         hall.asked(window) / hall.call_seen(window, ticket)    (for the hall's own figures)
         hall.served(window, ticket, started)    a citizen's service ended
@@ -130,9 +131,7 @@ class Staff:
             if self.state in ("asked", "idle"):
                 self.state, self.ticket = "calling", ticket
                 self.hall.later(self.RECALL_S, self._not_coming, ticket, 1)
-                walk = self.hall.coming(ticket)
-                if walk is not None:
-                    self.hall.later(walk, self._arrived, ticket)
+                self.hall.coming(ticket, self._arrived)
                 # nobody comes: recall, then mark the no-show, and the board says so
         elif serving(text) and self.state == "starting":
             self.state = "serving"

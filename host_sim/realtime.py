@@ -408,8 +408,8 @@ class RealtimeHall:
     def key(self, window, action):
         self.boards["caller-%d" % window].press(self.keys[window][action])
 
-    def coming(self, ticket):
-        return draw(self.rng, self.sc.walk_s)           # every citizen called comes
+    def coming(self, ticket, arrive):
+        self.later(draw(self.rng, self.sc.walk_s), arrive, ticket)   # every citizen called comes
 
     def service_s(self, ticket):
         return service_for(self.sc, self.rng, ticket.rstrip("0123456789"))

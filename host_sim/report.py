@@ -50,7 +50,7 @@ def summary(scenario, result):
         staff.setdefault(who, []).append(level)
     ends = {}
     for t in result.tickets:
-        how = "voided (not printed)" if t.voided else ENDS[t.how]
+        how = end(t)
         ends[how] = ends.get(how, 0) + 1
     return {
         "scenario": scenario.name,
@@ -89,6 +89,15 @@ def _satisfaction(levels):
     return None if rate is None else round(rate, 3)
 
 
+def end(ticket):
+    # What became of a ticket. A citizen who left is counted as gone at both levels; at frame
+    # level nobody told the hub, so it called them in vain first (walked_away_called) and its
+    # books say no-show (tickets.csv's hub_end).
+    if ticket.voided:
+        return "voided (not printed)"
+    return "gave up" if ticket.gone else ENDS[ticket.how]
+
+
 def lost(result):
     # Tickets that did not end as finished, gave up, no-show, transferred or unserved at close.
     return sum(1 for t in result.tickets if t.how < 0)
@@ -114,6 +123,8 @@ def text(s):
             "  books: %d issued, %d printed, %d first calls (%d twice), ratings %d given, "
             "%d recorded" % (f["issued"], f["printed"], f["calls"], f["duplicated_calls"],
                              f["ratings_given"], f["ratings_recorded"]),
+            "  gave up: %d walked away unseen, %d of them called in vain (recalled, then "
+            "no-show to the hub)" % (f["walked_away"], f["walked_away_called"]),
             "  faults: %d frames corrupted, %d lost, %d garbled by collisions, %d device "
             "restarts, %d paper outs" % (f["frames_corrupted"], f["frames_lost"], f["collisions"],
                                          f["device_reboots"], f["paper_outs"])]
@@ -139,9 +150,10 @@ def files(scenario, result, s):
     hub's archive of the day (days.bin, as hallctl report reads it)."""
     tickets = io.StringIO(newline="")
     w = csv.writer(tickets)
-    w.writerow(["ticket", "service", "issued_local", "end", "wait_s", "estimate_s", "naive_s"])
+    w.writerow(["ticket", "service", "issued_local", "end", "hub_end", "wait_s", "estimate_s",
+                "naive_s"])
     for t in result.tickets:
-        w.writerow([t.name, t.service, _local(scenario, t.issued), ENDS[t.how], t.wait,
+        w.writerow([t.name, t.service, _local(scenario, t.issued), end(t), ENDS[t.how], t.wait,
                     t.estimate, t.naive])
     queue = io.StringIO(newline="")
     w = csv.writer(queue)

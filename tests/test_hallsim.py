@@ -29,6 +29,10 @@ def test_default_scenario_runs_and_loses_nothing(tmp_path):
     assert report["tickets"] > 200 and report["lost"] == 0
     assert set(report["ends"]) <= {"finished", "gave up", "no-show", "unserved at close"}
     assert sum(report["ends"].values()) == report["tickets"]
+    # citizens who gave up are counted as gone, though the hub (nobody told it) called some
+    frame = report["frame_level"]
+    assert report["ends"]["gave up"] == frame["walked_away"] > 0
+    assert 0 < frame["walked_away_called"] <= frame["walked_away"]
     assert report["estimate_vs_naive"] < 1                # the estimator beats the naive one
     lines = (tmp_path / "tickets.csv").read_text(encoding="utf-8").splitlines()
     assert len(lines) == report["tickets"] + 1 and lines[0].startswith("ticket,service")

@@ -125,8 +125,9 @@ class Window:
     def key(self, window, action):
         self.pressed.append((round(self.events.now, 1), action))
 
-    def coming(self, ticket):
-        return 15 if self.comes else None
+    def coming(self, ticket, arrive):
+        if self.comes:
+            self.later(15, arrive, ticket)
 
     def service_s(self, ticket):
         return 300
