@@ -48,16 +48,21 @@ def summary(scenario, result):
     staff = {}
     for _, who, _, level in result.ratings:
         staff.setdefault(who, []).append(level)
-    ends = {}
+    ends, hub_ends = {}, {}
     for t in result.tickets:
         how = end(t)
         ends[how] = ends.get(how, 0) + 1
+        how = how if t.voided else ENDS[t.how]
+        hub_ends[how] = hub_ends.get(how, 0) + 1
     return {
         "scenario": scenario.name,
         "arrivals": result.arrivals,
         "tickets": len(result.tickets),
         "refused": result.refused,
         "ends": ends,
+        # What the hub's books say became of each ticket (hallctl report reads these);
+        # they differ from ends only where the hub was not told, as of a citizen who gave up.
+        "hub_ends": hub_ends,
         "mean_wait_min": round(sum(waits) / len(waits) / 60, 1) if waits else 0,
         "p90_wait_min": round(percentile(waits, 0.9) / 60, 1),
         "max_wait_min": round(max(waits) / 60, 1) if waits else 0,
